@@ -1,0 +1,3 @@
+from doodlepaint.cli import main
+
+raise SystemExit(main())

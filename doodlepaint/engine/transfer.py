@@ -1,0 +1,274 @@
+"""The render loop: coarse-to-fine phases of L-BFGS on the output's pixels, yielding progress.
+
+`run_transfer` is a generator: one `Progress` per optimiser round (a patch re-match followed by
+`match_every` L-BFGS iterations), so the caller can show previews, report, or stop. It checks
+`should_stop` between rounds and inside every function evaluation, and frees GPU memory on the way out.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from doodlepaint.engine.errors import Cancelled, DoodleError, GPUMemoryError, LabelMapError
+from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
+from doodlepaint.engine.labels import check_shared_labels
+from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.patch import PatchStyle
+from doodlepaint.engine.vgg import get_encoder
+
+PATCH_LAYERS = ("relu3_1", "relu4_1")
+CONTENT_LAYER = "relu4_2"
+GRAM_SCALE = 1e3      # puts the relative Gram error on the patch loss's scale, so one beta suits both
+NOISE_RANGE = (16.0, 240.0)
+
+
+class _Stop(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    width: int
+    height: int
+    style_width: int
+    style_height: int
+    iterations: int
+
+
+def output_size(request: TransferRequest) -> tuple[int, int]:
+    height, width = request.target_labels.shape
+    if request.params.size is None:
+        return width, height
+    return request.params.size, max(16, round(height * request.params.size / width))
+
+
+def plan_phases(request: TransferRequest) -> list[PhasePlan]:
+    params = request.params
+    width, height = output_size(request)
+    scale = width / request.target_labels.shape[1]
+    style_h, style_w = request.style.shape[:2]
+    plans = []
+    for index in range(params.phases):
+        shrink = 2 ** (params.phases - 1 - index)
+        # Coarse phases are cheap (a quarter of the pixels per halving), so they get twice the iterations.
+        iterations = params.iterations * (2 if shrink > 1 else 1)
+        plans.append(PhasePlan(max(16, round(width / shrink)), max(16, round(height / shrink)),
+                               max(16, round(style_w * scale / shrink)), max(16, round(style_h * scale / shrink)),
+                               iterations))
+    return plans
+
+
+def validate(request: TransferRequest) -> None:
+    for name in ("style", "content", "init_image"):
+        image = getattr(request, name)
+        if image is not None and (image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8):
+            raise DoodleError(f"{name} must be an RGB uint8 image of shape (H, W, 3), got {image.shape} {image.dtype}")
+    if request.style_labels.shape != request.style.shape[:2]:
+        raise LabelMapError(f"the style map is {request.style_labels.shape[1]}x{request.style_labels.shape[0]} "
+                            f"but the style image is {request.style.shape[1]}x{request.style.shape[0]}")
+    if request.target_labels.ndim != 2 or min(request.target_labels.shape) < 8:
+        raise LabelMapError("the target map must be a 2-D label image at least 8 pixels on each side")
+    check_shared_labels(request.style_labels, request.target_labels, request.palette)
+    if request.params.init == "content" and request.content is None:
+        raise DoodleError("init 'content' needs a content image")
+    if request.params.init == "image" and request.init_image is None:
+        raise DoodleError("init 'image' needs an initial image")
+
+
+def _image_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).to(device=device, dtype=torch.float32)
+    t = t.permute(2, 0, 1)[None]
+    if t.shape[-2:] != (height, width):
+        t = F.interpolate(t, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
+    return t.clamp(0, 255)
+
+
+def _label_masks(ids: np.ndarray, labels: int, width: int, height: int, device) -> torch.Tensor:
+    """One soft mask per label at (height, width): area-averaged one-hot, so borders blend."""
+    one_hot = F.one_hot(torch.from_numpy(ids).to(device), labels).permute(2, 0, 1)[None].float()
+    return F.interpolate(one_hot, size=(height, width), mode="area")
+
+
+def _pool_to(masks: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    return F.adaptive_avg_pool2d(masks, features.shape[-2:])
+
+
+def _frame(x: torch.Tensor) -> np.ndarray:
+    return x.detach()[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+def _smoothness(x: torch.Tensor) -> torch.Tensor:
+    dx = x[:, :, :-1, :-1] - x[:, :, 1:, :-1]
+    dy = x[:, :, :-1, :-1] - x[:, :, :-1, 1:]
+    return ((dx ** 2 + dy ** 2 + 1e-8) ** 1.25).mean()
+
+
+def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generator, device) -> torch.Tensor:
+    init = request.params.init
+    if init == "auto":
+        init = "content" if request.content is not None else "noise"
+    if init == "content":
+        return _image_tensor(request.content, plan.width, plan.height, device)
+    if init == "image":
+        return _image_tensor(request.init_image, plan.width, plan.height, device)
+    noise = torch.rand(1, 3, plan.height, plan.width, generator=generator)
+    return (NOISE_RANGE[0] + noise * (NOISE_RANGE[1] - NOISE_RANGE[0])).to(device)
+
+
+class _Objective:
+    """The loss of one phase: style (patch or Gram) + content + smoothness."""
+
+    def __init__(self, request: TransferRequest, plan: PhasePlan, encoder, device):
+        params = request.params
+        self.params, self.encoder = params, encoder
+        labels = len(request.palette)
+        style = _image_tensor(request.style, plan.style_width, plan.style_height, device)
+        style_masks = _label_masks(request.style_labels, labels, plan.style_width, plan.style_height, device)
+        self.target_masks = _label_masks(request.target_labels, labels, plan.width, plan.height, device)
+        self.style_layers = GRAM_LAYERS if params.method == "gram" else PATCH_LAYERS
+        self.use_content = request.content is not None and params.alpha > 0
+        self.layers = self.style_layers + ((CONTENT_LAYER,) if self.use_content else ())
+        with torch.no_grad():
+            style_features = encoder(style, self.style_layers)
+        self.styles, self.masks = {}, {}
+        used = torch.from_numpy(np.unique(request.target_labels)).to(device)
+        for layer, features in style_features.items():
+            if params.method == "gram":
+                self.styles[layer] = GramStyle(features, _pool_to(style_masks, features), used)
+            else:
+                self.styles[layer] = PatchStyle(features, _pool_to(style_masks, features), params.patch_size,
+                                                params.gamma, params.style_stride)
+        del style_features
+        if self.use_content:
+            content = _image_tensor(request.content, plan.width, plan.height, device)
+            with torch.no_grad():
+                self.content = encoder(content, (CONTENT_LAYER,))[CONTENT_LAYER]
+        self.matches: dict[str, torch.Tensor] = {}
+
+    def target_masks_for(self, features: torch.Tensor) -> torch.Tensor:
+        key = tuple(features.shape[-2:])
+        if key not in self.masks:
+            self.masks[key] = _pool_to(self.target_masks, features)
+        return self.masks[key]
+
+    @torch.no_grad()
+    def rematch(self, x: torch.Tensor) -> None:
+        if self.params.method != "patch":
+            return
+        features = self.encoder(x.clamp(0, 255), self.style_layers)
+        for layer, style in self.styles.items():
+            self.matches[layer] = style.match(features[layer], self.target_masks_for(features[layer]))
+
+    def retries(self) -> list[str]:
+        return [m for style in self.styles.values() for m in getattr(style, "retries", [])]
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        image = x.clamp(0, 255)
+        features = self.encoder(image, self.layers)
+        style_loss = 0.0
+        for layer, style in self.styles.items():
+            if self.params.method == "gram":
+                style_loss = style_loss + GRAM_SCALE * style.loss(features[layer], self.target_masks_for(features[layer]))
+            else:
+                style_loss = style_loss + style.loss(features[layer], self.matches[layer])
+        loss = self.params.beta * style_loss + self.params.smoothness * _smoothness(image)
+        if self.use_content:
+            loss = loss + self.params.alpha * F.mse_loss(features[CONTENT_LAYER], self.content)
+        return loss
+
+
+def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | None = None,
+                 device: torch.device | str = "cpu", preview_interval: float = 0.5,
+                 encoder=None) -> Iterator[Progress]:
+    """Render `request`, yielding one Progress per optimiser round; frames every `preview_interval` s."""
+    should_stop = should_stop or (lambda: False)
+    validate(request)
+    device = torch.device(device)
+    params = request.params
+    started = time.perf_counter()
+    encoder = encoder or get_encoder(device)
+    plans = plan_phases(request)
+    work = [plan.iterations * plan.width * plan.height for plan in plans]
+    generator = torch.Generator().manual_seed(params.seed)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    phase_seconds: list[float] = []
+    x = None
+    last_frame_at = -math.inf
+    total_steps, total_done = sum(plan.iterations for plan in plans), 0
+    try:
+        for index, plan in enumerate(plans):
+            phase_started = time.perf_counter()
+            if x is None:
+                x = _initial(request, plan, generator, device)
+            else:
+                x = F.interpolate(x, size=(plan.height, plan.width), mode="bicubic", align_corners=False).clamp(0, 255)
+            x = x.detach().contiguous().requires_grad_(True)
+            objective = _Objective(request, plan, encoder, device)
+            optimiser = torch.optim.LBFGS([x], lr=1.0, max_iter=params.match_every, history_size=5,
+                                          tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
+
+            def closure():
+                if should_stop():
+                    raise _Stop
+                optimiser.zero_grad()
+                loss = objective(x)
+                loss.backward()
+                return loss
+
+            done = 0
+            while done < plan.iterations:
+                if should_stop():
+                    raise _Stop
+                objective.rematch(x)
+                optimiser.param_groups[0]["max_iter"] = min(params.match_every, plan.iterations - done)
+                loss = float(optimiser.step(closure))
+                step_iterations = optimiser.param_groups[0]["max_iter"]
+                done += step_iterations
+                total_done += step_iterations
+                now = time.perf_counter()
+                finished_phase = done >= plan.iterations
+                if finished_phase:
+                    phase_seconds.append(now - phase_started)
+                last = finished_phase and index == len(plans) - 1
+                completed = sum(work[:index]) + work[index] * done / plan.iterations
+                eta = (now - started) * (sum(work) - completed) / max(completed, 1e-9)
+                frame = None
+                if last or finished_phase or now - last_frame_at >= preview_interval:
+                    frame, last_frame_at = _frame(x), now
+                yield Progress(
+                    phase=index + 1, phases=len(plans), step=done, steps=plan.iterations,
+                    total_step=total_done, total_steps=total_steps, loss=loss, elapsed=now - started,
+                    eta=0.0 if last else eta, frame=frame, done=last, message="; ".join(objective.retries()),
+                    phase_seconds=tuple(phase_seconds),
+                    peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+            with torch.no_grad():
+                x = x.detach().clamp(0, 255)
+            del objective, optimiser
+    except _Stop:
+        return
+    except torch.OutOfMemoryError as error:
+        width, height = output_size(request)
+        raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller size, "
+                             "the Draft preset, or the CPU") from error
+    finally:
+        x = None
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def render(request: TransferRequest, device: torch.device | str = "cpu",
+           should_stop: Callable[[], bool] | None = None) -> tuple[np.ndarray, Progress]:
+    """Run a whole render; returns the final image and the last progress. Raises Cancelled if stopped."""
+    last = None
+    for progress in run_transfer(request, should_stop, device, preview_interval=math.inf):
+        last = progress
+    if last is None or not last.done:
+        raise Cancelled("the render was stopped")
+    return last.frame, last
