@@ -1,0 +1,129 @@
+"""The document an artist edits: a style painting with its label map, a doodle, an optional photo, params.
+
+Label maps are int64 arrays of ids into one palette shared by both maps. Painting changes the arrays
+in place (undo records refer to them); replacing an image or removing a label replaces or renumbers
+them, after which old undo records no longer apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from doodlepaint.engine.images import resize_nearest
+from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, fit_map_to_image, hex_colour,
+                                       style_label_map, target_label_ids)
+from doodlepaint.engine.params import TransferParams, TransferRequest
+from doodlepaint.engine.sample import SampleScene
+from doodlepaint.model.suggest import suggest_labels
+
+# Distinct, saturated colours for new labels (label colours only mark regions; they are never painted).
+NEW_LABEL_COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
+                     "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8",
+                     "#800000", "#aaffc3", "#808000", "#ffd8b1", "#000075", "#808080")
+
+
+def rgb_from_hex(text: str) -> np.ndarray:
+    text = text.lstrip("#")
+    return np.array([int(text[i:i + 2], 16) for i in (0, 2, 4)], np.uint8)
+
+
+def _nearest_labels(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each colour: the index of the nearest palette colour and its distance."""
+    distance = np.sqrt(((colours[:, None, :].astype(np.float64) - palette[None].astype(np.float64)) ** 2).sum(-1))
+    return distance.argmin(1), distance.min(1)
+
+
+@dataclass(eq=False)
+class Document:
+    style: np.ndarray                 # (H, W, 3) uint8
+    style_ids: np.ndarray             # (H, W) int64
+    target_ids: np.ndarray            # (h, w) int64
+    palette: np.ndarray               # (K, 3) uint8
+    names: list[str]
+    params: TransferParams = field(default_factory=TransferParams)
+    content: np.ndarray | None = None  # (h, w, 3) uint8, under the doodle
+    result: np.ndarray | None = None   # the last finished render
+
+    @classmethod
+    def from_sample(cls, scene: SampleScene) -> "Document":
+        style_map = style_label_map(scene.style_map)
+        named = np.stack([rgb_from_hex(c) for c in scene.names.values()])
+        nearest, _ = _nearest_labels(style_map.palette, named)
+        names = [list(scene.names)[i] for i in nearest]
+        target = target_label_ids(scene.doodle, style_map.palette)
+        return cls(scene.style, style_map.ids, target, style_map.palette, names)
+
+    def request(self) -> TransferRequest:
+        return TransferRequest(style=self.style, style_labels=self.style_ids, target_labels=self.target_ids,
+                               palette=self.palette, params=self.params, content=self.content)
+
+    def colours(self, ids: np.ndarray) -> np.ndarray:
+        """The label colours of a map as an RGB image."""
+        return self.palette[ids]
+
+    # Labels -------------------------------------------------------------------------------------
+    def add_label(self, name: str | None = None) -> int:
+        if len(self.palette) >= MAX_LABELS:
+            raise ValueError(f"at most {MAX_LABELS} labels are supported")
+        used = {hex_colour(c) for c in self.palette}
+        free = [c for c in NEW_LABEL_COLOURS if c not in used]
+        colour = rgb_from_hex(free[0]) if free else np.random.default_rng(len(self.palette)).integers(0, 256, 3)
+        self.palette = np.vstack([self.palette, np.asarray(colour, np.uint8)[None]])
+        self.names.append(name or f"label {len(self.palette)}")
+        return len(self.palette) - 1
+
+    def remove_label(self, label: int) -> None:
+        """Pixels of `label` become the first other label; later ids shift down by one."""
+        if len(self.palette) < 2:
+            raise ValueError("a map needs at least one label")
+        replacement = 1 if label == 0 else 0
+        for ids in (self.style_ids, self.target_ids):
+            ids[ids == label] = replacement
+            ids[ids > label] -= 1
+        self.palette = np.delete(self.palette, label, axis=0)
+        del self.names[label]
+
+    def label_in_use(self, label: int) -> bool:
+        return bool(np.any(self.style_ids == label) or np.any(self.target_ids == label))
+
+    def suggest_style_labels(self, count: int) -> np.ndarray:
+        """Segment the painting into `count` colour regions, adding labels as needed; returns new ids."""
+        while len(self.palette) < count:
+            self.add_label()
+        return suggest_labels(self.style, count)
+
+    # Images -------------------------------------------------------------------------------------
+    def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:
+        """A new painting: its own label map if given (which sets the palette), else a suggested one."""
+        self.style = rgb
+        if map_rgb is None:
+            self.style_ids = suggest_labels(rgb, len(self.palette))
+            return
+        new = style_label_map(fit_map_to_image(map_rgb, rgb.shape[:2], "the style map"))
+        nearest, distance = _nearest_labels(new.palette, self.palette)
+        names = [self.names[n] if d <= MATCH_DISTANCE else f"label {i + 1}"
+                 for i, (n, d) in enumerate(zip(nearest, distance))]
+        back, back_distance = _nearest_labels(self.palette, new.palette)
+        remap = np.where(back_distance <= MATCH_DISTANCE, back, 0)
+        self.target_ids = remap[self.target_ids]
+        self.style_ids, self.palette, self.names = new.ids, new.palette, names
+
+    def set_style_map(self, map_rgb: np.ndarray) -> None:
+        self.set_style(self.style, map_rgb)
+
+    def set_target_from_rgb(self, rgb: np.ndarray) -> None:
+        """A doodle painted elsewhere in the style map's colours; a foreign colour raises LabelMapError."""
+        ids = target_label_ids(rgb, self.palette)
+        if self.content is not None and ids.shape != self.content.shape[:2]:
+            self.content = None
+        self.target_ids = ids
+
+    def set_content(self, rgb: np.ndarray | None) -> None:
+        """A photo under the doodle; the doodle is resized to it (nearest neighbour) if needed."""
+        self.content = rgb
+        if rgb is not None and self.target_ids.shape != rgb.shape[:2]:
+            self.target_ids = resize_nearest(self.target_ids, rgb.shape[1], rgb.shape[0])
+
+    def clear_target(self, label: int = 0) -> None:
+        self.target_ids = np.full_like(self.target_ids, label)
