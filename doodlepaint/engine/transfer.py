@@ -48,19 +48,30 @@ def output_size(request: TransferRequest) -> tuple[int, int]:
     return request.params.size, max(16, round(height * request.params.size / width))
 
 
+def minimum_side(params) -> int:
+    """The smallest image side whose deepest style layer (1/8 or 1/16 scale) still holds a patch."""
+    return 8 * (params.patch_size + 1) if params.method == "patch" else 16
+
+
 def plan_phases(request: TransferRequest) -> list[PhasePlan]:
+    """Coarse to fine, each phase twice the size of the last; phases too small to hold a patch are skipped."""
     params = request.params
     width, height = output_size(request)
     scale = width / request.target_labels.shape[1]
-    style_h, style_w = request.style.shape[:2]
+    style_w, style_h = request.style.shape[1] * scale, request.style.shape[0] * scale
+    smallest = minimum_side(params)
+    if min(width, height, style_w, style_h) < smallest:
+        raise DoodleError(f"at {width}x{height} the images are too small for this method and patch size: "
+                          f"render at least {smallest} pixels on each side")
     plans = []
     for index in range(params.phases):
         shrink = 2 ** (params.phases - 1 - index)
+        if min(width, height, style_w, style_h) / shrink < smallest:
+            continue
         # Coarse phases are cheap (a quarter of the pixels per halving), so they get twice the iterations.
         iterations = params.iterations * (2 if shrink > 1 else 1)
-        plans.append(PhasePlan(max(16, round(width / shrink)), max(16, round(height / shrink)),
-                               max(16, round(style_w * scale / shrink)), max(16, round(style_h * scale / shrink)),
-                               iterations))
+        plans.append(PhasePlan(round(width / shrink), round(height / shrink),
+                               round(style_w / shrink), round(style_h / shrink), iterations))
     return plans
 
 
@@ -228,7 +239,7 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                     raise _Stop
                 objective.rematch(x)
                 optimiser.param_groups[0]["max_iter"] = min(params.match_every, plan.iterations - done)
-                loss = float(optimiser.step(closure))
+                loss = float(optimiser.step(closure).detach())
                 step_iterations = optimiser.param_groups[0]["max_iter"]
                 done += step_iterations
                 total_done += step_iterations

@@ -1,0 +1,167 @@
+"""`doodlepaint` command line: `doodlepaint render ...` runs the engine headless; no subcommand opens the app."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from doodlepaint import __version__
+
+RENDER_EXAMPLE = ("doodlepaint render --style monet.jpg --style-map monet_sem.png --target-map doodle.png "
+                  "--out painting.png")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from doodlepaint.engine.params import METHODS, PATCH_SIZES, TransferParams
+
+    defaults = TransferParams()
+    parser = argparse.ArgumentParser(prog="doodlepaint", description="Turn a doodle of labels into a painting.")
+    parser.add_argument("--version", action="version", version=f"doodlepaint {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    render = commands.add_parser("render", help="render a doodle headless", epilog=f"example: {RENDER_EXAMPLE}")
+    render.add_argument("--style", type=Path, help="the style painting")
+    render.add_argument("--style-map", type=Path, help="its label map (default: STYLE_sem.png beside it)")
+    render.add_argument("--target-map", type=Path, help="the doodle: a label map in the style map's colours")
+    render.add_argument("--content", type=Path, help="an optional content photo to keep the shapes of")
+    render.add_argument("--init", type=Path, help="an optional image to start from instead of noise")
+    render.add_argument("--out", type=Path, help="the output PNG")
+    render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
+    render.add_argument("--method", choices=METHODS, default=defaults.method)
+    render.add_argument("--alpha", type=float, default=defaults.alpha, help="content weight")
+    render.add_argument("--beta", type=float, default=defaults.beta, help="style weight")
+    render.add_argument("--gamma", type=float, default=defaults.gamma,
+                        help="semantic weight: 0 ignores the labels, 50 balanced, 250 strict")
+    render.add_argument("--patch-size", type=int, choices=PATCH_SIZES, default=defaults.patch_size)
+    render.add_argument("--phases", type=_positive_int, default=defaults.phases)
+    render.add_argument("--iterations", type=_positive_int, default=defaults.iterations,
+                        help="optimiser steps in the finest phase")
+    render.add_argument("--match-every", type=_positive_int, default=defaults.match_every)
+    render.add_argument("--style-stride", type=_positive_int, default=defaults.style_stride)
+    render.add_argument("--seed", type=int, default=defaults.seed)
+    render.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, mps or cpu")
+    render.add_argument("--report", type=Path, help="write parameters, device, timings and peak memory as JSON")
+    render.add_argument("--demo", action="store_true", help="render the built-in sample scene")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def _progress_line(progress) -> str:
+    width = 28
+    filled = int(width * progress.total_step / max(progress.total_steps, 1))
+    return (f"\r[{'#' * filled}{'.' * (width - filled)}] phase {progress.phase}/{progress.phases} "
+            f"step {progress.step}/{progress.steps}  {progress.elapsed:5.1f}s  ETA {progress.eta:5.1f}s ")
+
+
+def _load_inputs(args):
+    """Returns (TransferRequest, description of inputs) or raises DoodleError."""
+    from doodlepaint.engine import DoodleError, TransferParams, TransferRequest
+    from doodlepaint.engine.images import load_rgb
+    from doodlepaint.engine.labels import load_maps, sibling_style_map
+    from doodlepaint.engine.sample import sample_paths
+
+    with contextlib.ExitStack() as stack:
+        if args.demo:
+            style_path, style_map_path, target_path = stack.enter_context(sample_paths())
+        else:
+            if args.style is None or args.target_map is None:
+                raise DoodleError("render needs --style and --target-map (or --demo for the sample scene)")
+            style_path, target_path = args.style, args.target_map
+            style_map_path = args.style_map or sibling_style_map(args.style)
+        style = load_rgb(style_path, "style image")
+        if style_map_path is None:
+            raise DoodleError(f"no --style-map given and no {style_path.stem}_sem.png beside {style_path}")
+        style_ids, target_ids, palette = load_maps(style, style_map_path, target_path)
+        content = load_rgb(args.content, "content image") if args.content else None
+        init_image = load_rgb(args.init, "initial image") if args.init else None
+        if content is not None and content.shape[:2] != target_ids.shape:
+            warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
+                          f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle", stacklevel=1)
+        try:
+            params = TransferParams(
+                method=args.method, alpha=args.alpha, beta=args.beta, gamma=args.gamma, patch_size=args.patch_size,
+                phases=args.phases, iterations=args.iterations, size=args.size, seed=args.seed,
+                init="image" if init_image is not None else "auto", match_every=args.match_every,
+                style_stride=args.style_stride)
+        except ValueError as error:
+            raise DoodleError(str(error)) from error
+        inputs = {"style": str(style_path) if not args.demo else "sample:style.png",
+                  "style_map": str(style_map_path) if not args.demo else "sample:style_sem.png",
+                  "target_map": str(target_path) if not args.demo else "sample:doodle.png",
+                  "content": str(args.content) if args.content else None}
+        return TransferRequest(style, style_ids, target_ids, palette, params, content, init_image), inputs
+
+
+def run_render(args) -> int:
+    import dataclasses
+
+    from doodlepaint.engine import DoodleError, device_name, pick_device, run_transfer
+    from doodlepaint.engine.export import save_png
+
+    out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
+    if out is None:
+        raise DoodleError("render needs --out PATH.png")
+    if out.exists() and not args.force:
+        raise DoodleError(f"{out} already exists: choose another --out or add --force")
+    if out.suffix.lower() != ".png":
+        raise DoodleError(f"--out must be a .png file, not {out.name}")
+    request, inputs = _load_inputs(args)
+    device = pick_device(args.device)
+    started = time.perf_counter()
+    last = None
+    for progress in run_transfer(request, device=device, preview_interval=float("inf")):
+        last = progress
+        if not args.quiet and sys.stderr.isatty():
+            print(_progress_line(progress), end="", file=sys.stderr, flush=True)
+    if not args.quiet and sys.stderr.isatty():
+        print(file=sys.stderr)
+    params = dataclasses.asdict(request.params)
+    save_png(out, last.frame, {"doodlepaint": __version__, "params": params, "inputs": inputs})
+    total = time.perf_counter() - started
+    report = {"version": __version__, "params": params, "inputs": inputs, "device": str(device),
+              "device_name": device_name(device), "size": [last.frame.shape[1], last.frame.shape[0]],
+              "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in last.phase_seconds],
+              "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}
+    if args.report:
+        args.report.write_text(json.dumps(report, indent=2) + "\n")
+    if not args.quiet:
+        print(f"wrote {out} ({report['size'][0]}x{report['size'][1]}) in {total:.1f}s on {report['device_name']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from doodlepaint.ui.app import main as app_main
+        return app_main([])
+    from doodlepaint.engine import DoodleError
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"warning: {message}", file=sys.stderr)
+
+    warnings.showwarning = show_warning
+    try:
+        return run_render(args)
+    except DoodleError as error:
+        print(f"doodlepaint: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ndoodlepaint: stopped", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
