@@ -1,4 +1,4 @@
-"""CUDA paths: run on a machine with an NVIDIA GPU, skipped cleanly everywhere else (CI has none)."""
+"""GPU paths. The out-of-memory handling is also simulated on the CPU; the rest needs CUDA and skips without it."""
 import numpy as np
 import pytest
 import torch
@@ -6,7 +6,8 @@ import torch
 from doodlepaint.engine import GPUMemoryError, TransferParams, TransferRequest, pick_device, render
 from doodlepaint.engine.patch import PatchStyle
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
 
 
 def two_label_request(size=64):
@@ -19,10 +20,12 @@ def two_label_request(size=64):
                            TransferParams(size=size, phases=2, iterations=4))
 
 
+@needs_cuda
 def test_auto_picks_cuda():
     assert pick_device("auto").type == "cuda"
 
 
+@needs_cuda
 def test_cuda_render_finishes_and_frees_memory():
     image, progress = render(two_label_request(), device="cuda")
     assert image.shape == (43, 64, 3) and image.dtype == np.uint8
@@ -30,9 +33,10 @@ def test_cuda_render_finishes_and_frees_memory():
     assert torch.cuda.memory_allocated() < 64 * 2**20
 
 
-def test_out_of_memory_in_matching_retries_with_smaller_chunks(monkeypatch):
-    features = torch.rand(1, 8, 12, 12, device="cuda")
-    labels = torch.rand(1, 2, 12, 12, device="cuda")
+@pytest.mark.parametrize("device", DEVICES)
+def test_out_of_memory_in_matching_retries_with_smaller_chunks(monkeypatch, device):
+    features = torch.rand(1, 8, 12, 12, device=device)
+    labels = torch.rand(1, 2, 12, 12, device=device)
     style = PatchStyle(features, labels, 3, 50.0, chunk=1024)
     expected = style.match(features, labels)
     calls = {"n": 0}
@@ -49,9 +53,10 @@ def test_out_of_memory_in_matching_retries_with_smaller_chunks(monkeypatch):
     assert style.chunk == 256 and style.retries
 
 
-def test_out_of_memory_everywhere_is_a_clear_error(monkeypatch):
-    features = torch.rand(1, 8, 12, 12, device="cuda")
-    labels = torch.rand(1, 2, 12, 12, device="cuda")
+@pytest.mark.parametrize("device", DEVICES)
+def test_out_of_memory_everywhere_is_a_clear_error(monkeypatch, device):
+    features = torch.rand(1, 8, 12, 12, device=device)
+    labels = torch.rand(1, 2, 12, 12, device=device)
     style = PatchStyle(features, labels, 3, 50.0, chunk=64)
 
     def always_fails(a, b):
