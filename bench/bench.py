@@ -59,6 +59,7 @@ def time_doodlepaint(request, device) -> tuple[np.ndarray, dict]:
     total = time.perf_counter() - started
     peak = torch.cuda.max_memory_allocated() if device.type == "cuda" else 0
     return last.frame, {"seconds": round(total, 3), "phases": [round(s, 3) for s in last.phase_seconds],
+                        "evaluations": last.evaluations,
                         "first_preview": round(first_preview, 3), "peak_gb": round(peak / 1e9, 2)}
 
 

@@ -138,7 +138,7 @@ def run_render(args) -> int:
     report = {"version": __version__, "params": params, "inputs": inputs, "weights": args.weights, "device": str(device),
               "device_name": device_name(device), "size": [last.frame.shape[1], last.frame.shape[0]],
               "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in last.phase_seconds],
-              "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}
+              "evaluations": last.evaluations, "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}
     if args.report:
         args.report.write_text(json.dumps(report, indent=2) + "\n")
     if not args.quiet:

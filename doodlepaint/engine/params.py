@@ -93,3 +93,4 @@ class Progress:
     message: str = ""             # e.g. an automatic retry with smaller chunks
     phase_seconds: tuple[float, ...] = ()
     peak_memory: int = 0          # bytes on the GPU (0 on the CPU)
+    evaluations: int = 0          # loss-and-gradient evaluations so far (L-BFGS line searches add some)

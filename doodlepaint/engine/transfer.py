@@ -102,7 +102,8 @@ def _image_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Ten
 
 def _label_masks(ids: np.ndarray, labels: int, width: int, height: int, device) -> torch.Tensor:
     """One soft mask per label at (height, width): area-averaged one-hot, so borders blend."""
-    one_hot = F.one_hot(torch.from_numpy(ids).to(device), labels).permute(2, 0, 1)[None].float()
+    ids = torch.from_numpy(ids).to(device)
+    one_hot = torch.stack([ids == label for label in range(labels)])[None].float()
     return F.interpolate(one_hot, size=(height, width), mode="area")
 
 
@@ -212,7 +213,7 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
     phase_seconds: list[float] = []
     x = None
     last_frame_at = -math.inf
-    total_steps, total_done = sum(plan.iterations for plan in plans), 0
+    total_steps, total_done, evaluations = sum(plan.iterations for plan in plans), 0, 0
     try:
         for index, plan in enumerate(plans):
             phase_started = time.perf_counter()
@@ -226,8 +227,10 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                                           tolerance_grad=0.0, tolerance_change=0.0, line_search_fn="strong_wolfe")
 
             def closure():
+                nonlocal evaluations
                 if should_stop():
                     raise _Stop
+                evaluations += 1
                 optimiser.zero_grad()
                 loss = objective(x)
                 loss.backward()
@@ -257,7 +260,7 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                     phase=index + 1, phases=len(plans), step=done, steps=plan.iterations,
                     total_step=total_done, total_steps=total_steps, loss=loss, elapsed=now - started,
                     eta=0.0 if last else eta, frame=frame, done=last, message="; ".join(objective.retries()),
-                    phase_seconds=tuple(phase_seconds),
+                    phase_seconds=tuple(phase_seconds), evaluations=evaluations,
                     peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
             with torch.no_grad():
                 x = x.detach().clamp(0, 255)
