@@ -21,3 +21,101 @@ def tiny_document():
     target[:, 8:] = 1
     palette = np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
     return Document(style, style_ids, target, palette, ["a", "b"])
+
+
+class TinyEncoder:
+    """A stand-in VGG for fast renders: one fixed 1x1 convolution per layer, pooled like VGG's blocks."""
+
+    def __init__(self, channels: int = 4, delay: float = 0.0):
+        import torch
+        generator = torch.Generator().manual_seed(0)
+        self.weight = torch.randn(channels, 3, 1, 1, generator=generator)
+        self.delay = delay
+
+    def __call__(self, rgb, layers):
+        import time
+
+        import torch.nn.functional as F
+        time.sleep(self.delay)
+        x = F.relu(F.conv2d(rgb / 127.5 - 1.0, self.weight))
+        return {name: F.avg_pool2d(x, 2 ** (int(name[4]) - 1)) if name[4] != "1" else x for name in layers}
+
+
+@pytest.fixture
+def tiny_encoder():
+    return TinyEncoder()
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_threads(monkeypatch):
+    """Fail a test that leaves a QThread running."""
+    from PySide6.QtCore import QThread
+
+    started = []
+    original = QThread.start
+
+    def start(self, *args):
+        started.append(self)
+        original(self, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield
+    running = [thread for thread in started if _alive(thread)]
+    for thread in running:
+        thread.requestInterruption()
+        thread.wait(10_000)
+    assert not running, f"{len(running)} QThread(s) left running"
+
+
+def _alive(thread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:        # already deleted by Qt, so finished
+        return False
+
+
+@pytest.fixture
+def qt_state(tmp_path, monkeypatch, qapp):
+    """Settings and app data in a temporary folder; message boxes that record instead of blocking."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMessageBox
+
+    qapp.setApplicationName("doodlepaint-test")
+    qapp.setOrganizationName("doodlepaint-test")
+    for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
+        QSettings.setPath(QSettings.Format.NativeFormat, scope, str(tmp_path / "settings"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    messages = []
+
+    def record(kind, answer=None):
+        def show(parent, title, text, *args, **kwargs):
+            messages.append((kind, title, text))
+            return answer
+        return show
+
+    monkeypatch.setattr(QMessageBox, "warning", record("warning", QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "information", record("information", QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "critical", record("critical", QMessageBox.StandardButton.Ok))
+    monkeypatch.setattr(QMessageBox, "question", record("question", QMessageBox.StandardButton.Discard))
+    return messages
+
+
+@pytest.fixture
+def window(qtbot, qt_state, tiny_document, tiny_encoder, tmp_path):
+    """The main window on the tiny document, rendering with the tiny encoder."""
+    from doodlepaint.model.autosave import Recovery
+    from doodlepaint.ui.main_window import MainWindow
+
+    tiny_document.params = tiny_document.params.replace(size=32, phases=1, iterations=4, match_every=1)
+    main = MainWindow(Recovery(tmp_path / "recovery"), tiny_document, encoder=tiny_encoder)
+    main.params_panel.set_device("cpu")
+    main.device_choice = "cpu"
+    qtbot.addWidget(main)
+    main.resize(1200, 800)
+    main.show()
+    qtbot.waitExposed(main)
+    main.messages = qt_state
+    yield main
+    main.render.shutdown()
+    main.dirty = False
+    main.close()

@@ -1,0 +1,64 @@
+"""Starting the desktop app: `doodlepaint` with no subcommand, or `python -m doodlepaint.ui.app`."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, QTimer
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from doodlepaint.model.autosave import Recovery
+from doodlepaint.ui.main_window import MainWindow
+
+
+def dark_palette() -> QPalette:
+    palette = QPalette()
+    roles = QPalette.ColorRole
+    for role, colour in ((roles.Window, (53, 55, 60)), (roles.WindowText, (225, 225, 225)),
+                         (roles.Base, (40, 42, 46)), (roles.AlternateBase, (53, 55, 60)),
+                         (roles.ToolTipBase, (250, 250, 235)), (roles.ToolTipText, (20, 20, 20)),
+                         (roles.Text, (225, 225, 225)), (roles.Button, (60, 63, 68)),
+                         (roles.ButtonText, (225, 225, 225)), (roles.Highlight, (62, 128, 200)),
+                         (roles.HighlightedText, (255, 255, 255)), (roles.Link, (110, 170, 240)),
+                         (roles.PlaceholderText, (140, 140, 140))):
+        palette.setColor(role, QColor(*colour))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(120, 120, 120))
+    return palette
+
+
+def application(argv: list[str]) -> QApplication:
+    app = QApplication.instance() or QApplication(argv)
+    app.setApplicationName("doodlepaint")
+    app.setOrganizationName("doodlepaint")
+    app.setStyle("Fusion")
+    app.setPalette(dark_palette())
+    return app
+
+
+def recovery_folder() -> Path:
+    return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="doodlepaint", description="The doodlepaint desktop app.")
+    parser.add_argument("file", nargs="?", help="a project (.doodlepaint) or a painting to open")
+    parser.add_argument("--render-on-start", action="store_true", help="start a render once the window is up")
+    options, _ = parser.parse_known_args(argv[1:])
+    app = application(argv)
+    window = MainWindow(Recovery(recovery_folder()))
+    window.show()
+    if options.file:
+        QTimer.singleShot(0, lambda: window.open_path(options.file))
+    else:
+        QTimer.singleShot(0, window.offer_recovery)
+    if options.render_on_start:
+        QTimer.singleShot(500, window.start_render)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""The Help menu's "How it works" page."""
+
+HOW_IT_WORKS = """
+<h2>How doodlepaint works</h2>
+<p>doodlepaint paints a picture from your doodle in the style of a painting you choose
+(semantic style transfer, after Champandard's <i>Neural Doodle</i>, 2016).</p>
+<ol>
+<li><b>The painting.</b> The left view shows the style painting with its <i>label map</i> on top:
+flat colours that say what each part is — sky, sea, rock. Paint on it to correct the labels, or use
+<i>Suggest labels…</i> to start from colour regions.</li>
+<li><b>The doodle.</b> The middle view is your doodle, painted with the same labels. Where you paint
+“sea”, the result borrows brush marks from the painting's sea. You can put a photo under the doodle
+(<i>File → Open Photo</i>) to keep its shapes.</li>
+<li><b>Render.</b> The result is painted small first and refined phase by phase; the preview updates as
+it goes. With <i>Live</i> on, every stroke or slider change re-renders after a short pause.</li>
+</ol>
+<h3>Settings</h3>
+<ul>
+<li><b>Style β</b>: how strongly to copy the painting's texture.</li>
+<li><b>Labels γ</b>: how strictly regions stick to their own label (0 ignores labels).</li>
+<li><b>Photo α</b>: how much of the photo's shapes to keep.</li>
+<li><b>Patch size</b>: the size of the copied brush marks.</li>
+</ul>
+<h3>Keys</h3>
+<table cellpadding="2">
+<tr><td>B / E / G / I</td><td>brush, eraser, fill, eyedropper</td></tr>
+<tr><td>[ and ]</td><td>smaller and bigger brush</td></tr>
+<tr><td>Shift-click</td><td>straight line from the last point</td></tr>
+<tr><td>Right button</td><td>paint the eraser label</td></tr>
+<tr><td>Space-drag, middle button</td><td>pan</td></tr>
+<tr><td>Wheel, Ctrl+= / Ctrl+-</td><td>zoom; Ctrl+0 fits, Ctrl+1 is 100 %</td></tr>
+<tr><td>M</td><td>show or hide the label map</td></tr>
+<tr><td>Ctrl+R, Esc</td><td>render, cancel</td></tr>
+<tr><td>Ctrl+E</td><td>export PNG</td></tr>
+</table>
+"""

@@ -1,0 +1,746 @@
+"""The main window: three views (painting + labels, doodle, result), the label palette, render settings.
+
+The Document is the single source of truth. Widgets change it through the handlers here, and the
+`refresh_*` methods push it back into the widgets.
+"""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QInputDialog, QLabel,
+                               QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSpinBox,
+                               QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
+
+from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
+from doodlepaint.engine.images import load_rgb
+from doodlepaint.engine.labels import LabelMapError, sibling_style_map
+from doodlepaint.engine.sample import load_sample
+from doodlepaint.engine.transfer import output_size
+from doodlepaint.model.autosave import Recovery
+from doodlepaint.model.document import Document
+from doodlepaint.model.painting import Stroke
+from doodlepaint.model.project import SUFFIX, load_project, save_project
+from doodlepaint.ui.canvas import CanvasView
+from doodlepaint.ui.files import (IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, export_render, save_png,
+                                  with_suffix)
+from doodlepaint.ui.help_text import HOW_IT_WORKS
+from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
+from doodlepaint.ui.palette_panel import PalettePanel
+from doodlepaint.ui.params_panel import ParamsPanel
+from doodlepaint.ui.qimages import qimage_from_rgb
+from doodlepaint.ui.render import RenderController
+
+LIVE_DELAY_MS = 250
+AUTOSAVE_MS = 30_000
+MAX_RECENT = 8
+CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
+
+
+def available_devices() -> list[tuple[str, str]]:
+    devices = [("auto", f"Automatic ({device_name(pick_device('auto'))})"), ("cpu", "CPU")]
+    for choice in ("cuda", "mps"):
+        with contextlib.suppress(DoodleError):
+            devices.append((choice, device_name(pick_device(choice))))
+    return devices
+
+
+def sample_document() -> Document:
+    document = Document.from_sample(load_sample())
+    if pick_device("auto").type == "cpu":
+        document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
+    return document
+
+
+def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
+    panel = QWidget()
+    layout = QVBoxLayout(panel)
+    layout.setContentsMargins(4, 4, 4, 4)
+    layout.setSpacing(2)
+    header = QLabel(f"<b>{title}</b>&nbsp;&nbsp;<span style='color:#9a9a9a'>{hint}</span>")
+    layout.addWidget(header)
+    layout.addWidget(view, 1)
+    return panel
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, recovery: Recovery, document: Document | None = None, encoder=None):
+        super().__init__()
+        self.recovery = recovery
+        self.doc = document or sample_document()
+        self.project_path: Path | None = None
+        self.tools = ToolState()
+        self.settings = QSettings()
+        self.device_choice = str(self.settings.value("device", "auto"))
+        self.render = RenderController(encoder, self)
+        self.render_size = QSize()
+        self.undo_group = QUndoGroup(self)
+        self.style_undo, self.doodle_undo = QUndoStack(self.undo_group), QUndoStack(self.undo_group)
+
+        self.style_view = CanvasView("Open a painting (File → Open Painting…) or drop one here")
+        self.doodle_view = CanvasView("Paint a doodle here")
+        self.result_view = CanvasView("Press Render to paint your doodle in the painting's style")
+        self.active_view = self.style_view
+        for view in (self.style_view, self.doodle_view):
+            view.paintable = True
+        self.style_painter = PaintController(self.style_view, lambda: self.doc.style_ids, self.tools, self.style_undo)
+        self.doodle_painter = PaintController(self.doodle_view, lambda: self.doc.target_ids, self.tools,
+                                              self.doodle_undo)
+        self.style_painter.changed.connect(self.refresh_style_overlay)
+        self.doodle_painter.changed.connect(self.refresh_doodle_overlay)
+        for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
+                            (self.result_view, None)):
+            view.activated.connect(lambda v=view, s=stack: self._activate(v, s))
+        for painter in (self.style_painter, self.doodle_painter):
+            painter.edited.connect(self.document_edited)
+            painter.picked.connect(self.select_label)
+
+        self.palette_panel = PalettePanel()
+        self.params_panel = ParamsPanel(available_devices())
+        self.params_panel.set_device(self.device_choice)
+        self._connect_panels()
+
+        self.live_timer = QTimer(self, singleShot=True, interval=LIVE_DELAY_MS, timeout=self.start_render)
+        self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self.autosave_timer.start()
+
+        self._build_layout()
+        self._build_actions()
+        self._build_status()
+        self.setAcceptDrops(True)
+        self.resize(1500, 950)
+        self.restoreGeometry(self.settings.value("geometry", b""))
+        self.restoreState(self.settings.value("window_state", b""))
+        self.set_document(self.doc, None)
+
+    # Layout -------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(_panel("Painting", "label map over the style painting", self.style_view))
+        splitter.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
+        splitter.addWidget(_panel("Result", "", self.result_view))
+        splitter.setChildrenCollapsible(False)
+        self.setCentralWidget(splitter)
+        self.labels_dock = self._dock("Labels", self.palette_panel, "labels_dock")
+        self.settings_dock = self._dock("Render settings", self.params_panel, "settings_dock")
+
+    def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
+                         QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        dock.setMinimumWidth(330)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
+
+    def _build_status(self) -> None:
+        self.progress_label = QLabel("Ready")
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFixedWidth(240)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.hide()
+        self.statusBar().addPermanentWidget(self.progress_label)
+        self.statusBar().addPermanentWidget(self.progress_bar)
+
+    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
+        action.setCheckable(checkable)
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        key = QKeySequence.StandardKey
+        menu = self.menuBar().addMenu("&File")
+        menu.addAction(a("&Open Project…", self.ask_open_project, key.Open))
+        self.recent_menu = menu.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        menu.addAction(a("Open &Sample Scene", self.open_sample))
+        menu.addAction(a("&Save Project", self.save, key.Save))
+        menu.addAction(a("Save Project &As…", self.save_as, key.SaveAs))
+        menu.addSeparator()
+        menu.addAction(a("Open &Painting…", lambda: self._ask_open("Open a style painting", self.open_style),
+                         "Ctrl+Shift+O", "Open the painting whose style you want"))
+        menu.addAction(a("Open Painting's &Label Map…", lambda: self._ask_open("Open a label map",
+                                                                               self.open_style_map)))
+        menu.addAction(a("Save Painting's Label &Map…", lambda: self._ask_save_png(self.doc.style_ids)))
+        menu.addSeparator()
+        menu.addAction(a("Open &Doodle…", lambda: self._ask_open("Open a doodle", self.open_doodle)))
+        menu.addAction(a("Save Doo&dle…", lambda: self._ask_save_png(self.doc.target_ids)))
+        menu.addAction(a("&New Doodle", self.new_doodle, tip="Clear the doodle to the eraser label"))
+        menu.addAction(a("Open P&hoto Under Doodle…", lambda: self._ask_open("Open a photo", self.open_photo),
+                         tip="A photo under the doodle keeps its shapes in the result"))
+        menu.addAction(a("Remove Photo", self.remove_photo))
+        menu.addSeparator()
+        menu.addAction(a("&Export PNG…", self.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
+        menu.addSeparator()
+        menu.addAction(a("&Quit", self.close, key.Quit))
+
+        menu = self.menuBar().addMenu("&Edit")
+        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo.setShortcut(key.Undo)
+        redo = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcut(key.Redo)
+        menu.addActions([undo, redo])
+        menu.addSeparator()
+        menu.addAction(a("&Suggest Labels…", self.ask_suggest_labels))
+        menu.addAction(a("&Add Label", self.add_label))
+
+        tool_group = QActionGroup(self)
+        self.tool_actions = {}
+        tool_keys = {"brush": ("&Brush", "B"), "eraser": ("&Eraser", "E"), "fill": ("&Fill", "G"),
+                     "eyedropper": ("Eye&dropper", "I")}
+        tool_tips = {"brush": "Paint the selected label", "eraser": "Paint the eraser label (bold in the list)",
+                     "fill": "Fill a connected region with the selected label",
+                     "eyedropper": "Pick the label under the pointer"}
+        tools_menu = self.menuBar().addMenu("&Tools")
+        for tool in TOOLS:
+            text, shortcut = tool_keys[tool]
+            action = a(text, lambda _=False, t=tool: self.set_tool(t), shortcut, tool_tips[tool], checkable=True)
+            tool_group.addAction(action)
+            tools_menu.addAction(action)
+            self.tool_actions[tool] = action
+        self.tool_actions["brush"].setChecked(True)
+        tools_menu.addSeparator()
+        tools_menu.addAction(a("Smaller Brush", lambda: self.set_brush_size(self.tools.size - self._size_step()), "["))
+        tools_menu.addAction(a("Bigger Brush", lambda: self.set_brush_size(self.tools.size + self._size_step()), "]"))
+
+        menu = self.menuBar().addMenu("&View")
+        menu.addAction(a("Zoom &In", lambda: self.active_view.zoom_by(1.25), key.ZoomIn))
+        menu.addAction(a("Zoom &Out", lambda: self.active_view.zoom_by(0.8), key.ZoomOut))
+        menu.addAction(a("&Fit All", self.fit_views, "Ctrl+0"))
+        menu.addAction(a("&Actual Size", lambda: self.active_view.actual_size(), "Ctrl+1"))
+        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M", "Show or hide the label map",
+                                 checkable=True)
+        self.show_map_action.setChecked(True)
+        menu.addAction(self.show_map_action)
+        menu.addSeparator()
+        menu.addActions([self.labels_dock.toggleViewAction(), self.settings_dock.toggleViewAction()])
+
+        menu = self.menuBar().addMenu("&Render")
+        self.render_action = a("&Render", self.start_render, "Ctrl+R", "Paint the doodle in the painting's style")
+        self.cancel_action = a("&Cancel", self.cancel_render, "Esc", "Stop the render")
+        self.cancel_action.setEnabled(False)
+        self.live_action = a("&Live", self.set_live, "Ctrl+L",
+                             "Re-render automatically after every stroke or setting change", checkable=True)
+        menu.addActions([self.render_action, self.cancel_action, self.live_action])
+
+        menu = self.menuBar().addMenu("&Help")
+        menu.addAction(a("&How It Works", self.show_help, key.HelpContents))
+        menu.addAction(a("&About doodlepaint", self.show_about))
+
+        toolbar = self.addToolBar("Tools")
+        toolbar.setObjectName("tools_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions(list(self.tool_actions.values()))
+        toolbar.addSeparator()
+        self.size_spin = QSpinBox(minimum=1, maximum=300, suffix=" px", value=self.tools.size)
+        self.size_spin.setToolTip("Brush size ([ and ])")
+        self.size_spin.valueChanged.connect(self.set_brush_size)
+        toolbar.addWidget(QLabel(" Size "))
+        toolbar.addWidget(self.size_spin)
+        toolbar.addSeparator()
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=55)
+        self.opacity_slider.setFixedWidth(120)
+        self.opacity_slider.setToolTip("How opaque the label map is over the painting and the photo")
+        self.opacity_slider.valueChanged.connect(self.set_overlay_opacity)
+        toolbar.addWidget(QLabel(" Map opacity "))
+        toolbar.addWidget(self.opacity_slider)
+        toolbar.addAction(self.show_map_action)
+        toolbar.addSeparator()
+        toolbar.addAction(undo)
+        toolbar.addAction(redo)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
+        self.live_box = QCheckBox("Live")
+        self.live_box.setToolTip(self.live_action.statusTip())
+        self.live_box.toggled.connect(self.live_action.setChecked)
+        self.live_box.toggled.connect(self.set_live)
+        toolbar.addWidget(self.live_box)
+        toolbar.addAction(self.render_action)
+        toolbar.addAction(self.cancel_action)
+        toolbar.widgetForAction(self.render_action).setObjectName("render_button")
+        self.set_overlay_opacity(self.opacity_slider.value())
+
+    def _connect_panels(self) -> None:
+        panel = self.palette_panel
+        panel.label_selected.connect(self.select_label)
+        panel.name_edited.connect(self.rename_label)
+        panel.add_requested.connect(self.add_label)
+        panel.remove_requested.connect(self.remove_label)
+        panel.eraser_requested.connect(self.set_eraser_label)
+        panel.suggest_requested.connect(self.ask_suggest_labels)
+        self.params_panel.params_changed.connect(self.set_params)
+        self.params_panel.device_changed.connect(self.set_device)
+        self.render.progressed.connect(self.show_progress)
+        self.render.finished.connect(self.render_finished)
+        self.render.failed.connect(self.render_failed)
+        self.render.busy_changed.connect(self.set_busy)
+
+    # Document <-> widgets ------------------------------------------------------------------------
+    def set_document(self, document: Document, path: Path | None) -> None:
+        self.render.cancel()
+        self.doc, self.project_path = document, path
+        self.tools.label = min(self.tools.label, len(document.palette) - 1)
+        self.tools.background = min(self.tools.background, len(document.palette) - 1)
+        self.reset_history()
+        self.refresh_all()
+        self.set_dirty(False)
+        self.fit_views()
+
+    def reset_history(self) -> None:
+        """Maps were replaced or renumbered: old undo steps no longer apply."""
+        self.style_undo.clear()
+        self.doodle_undo.clear()
+
+    def refresh_all(self) -> None:
+        self.style_view.set_images(qimage_from_rgb(self.doc.style), self._overlay(self.doc.style_ids))
+        self.refresh_doodle()
+        self.refresh_result()
+        self.refresh_palette()
+        self.params_panel.set_params(self.doc.params)
+
+    def _overlay(self, ids: np.ndarray):
+        return qimage_from_rgb(self.doc.colours(ids))
+
+    def refresh_style_overlay(self) -> None:
+        self.style_view.set_overlay(self._overlay(self.doc.style_ids))
+
+    def refresh_doodle_overlay(self) -> None:
+        self.doodle_view.set_overlay(self._overlay(self.doc.target_ids))
+
+    def refresh_doodle(self) -> None:
+        content = None if self.doc.content is None else qimage_from_rgb(self.doc.content)
+        self.doodle_view.set_images(content, self._overlay(self.doc.target_ids))
+
+    def refresh_result(self) -> None:
+        result = None if self.doc.result is None else qimage_from_rgb(self.doc.result)
+        self.result_view.set_images(result)
+
+    def refresh_palette(self) -> None:
+        self.palette_panel.set_labels(self.doc.palette, self.doc.names, self.tools.label, self.tools.background)
+
+    def refresh_maps(self) -> None:
+        self.refresh_style_overlay()
+        self.refresh_doodle()
+        self.refresh_palette()
+
+    def set_dirty(self, dirty: bool) -> None:
+        self.dirty = dirty
+        name = self.project_path.stem if self.project_path else "Untitled"
+        self.setWindowTitle(f"doodlepaint — {name}[*]")
+        self.setWindowModified(dirty)
+
+    def document_edited(self) -> None:
+        self.set_dirty(True)
+        self.schedule_live_render()
+
+    def _activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
+        self.active_view = view
+        if stack is not None:
+            self.undo_group.setActiveStack(stack)
+
+    # Tools and labels ----------------------------------------------------------------------------
+    def set_tool(self, tool: str) -> None:
+        self.tools.tool = tool
+        self.tool_actions[tool].setChecked(True)
+        for view in (self.style_view, self.doodle_view):
+            view.brush_size = self.tools.size if tool in ("brush", "eraser") else 0
+            view.setCursor(Qt.CursorShape.CrossCursor if tool in ("fill", "eyedropper") else
+                           Qt.CursorShape.ArrowCursor)
+            view.update()
+
+    def _size_step(self) -> int:
+        return max(1, self.tools.size // 5)
+
+    def set_brush_size(self, size: int) -> None:
+        self.tools.size = max(1, min(300, int(size)))
+        self.size_spin.blockSignals(True)
+        self.size_spin.setValue(self.tools.size)
+        self.size_spin.blockSignals(False)
+        self.set_tool(self.tools.tool)
+
+    def set_overlay_opacity(self, percent: int) -> None:
+        for view in (self.style_view, self.doodle_view):
+            view.set_overlay_opacity(percent / 100)
+
+    def set_map_visible(self, visible: bool) -> None:
+        self.show_map_action.setChecked(visible)
+        for view in (self.style_view, self.doodle_view):
+            view.set_overlay_visible(visible)
+
+    def select_label(self, label: int) -> None:
+        self.tools.label = label
+        self.refresh_palette()
+
+    def set_eraser_label(self, label: int) -> None:
+        if label >= 0:
+            self.tools.background = label
+            self.refresh_palette()
+
+    def rename_label(self, label: int, name: str) -> None:
+        name = name.strip()
+        if name and name != self.doc.names[label]:
+            self.doc.names[label] = name
+            self.set_dirty(True)
+        self.refresh_palette()
+
+    def add_label(self) -> None:
+        with self.guard("Cannot add a label"):
+            self.tools.label = self.doc.add_label()
+            self.refresh_palette()
+            self.set_dirty(True)
+
+    def remove_label(self, label: int) -> None:
+        if label < 0 or len(self.doc.palette) < 2:
+            return
+        if self.doc.label_in_use(label):
+            answer = QMessageBox.question(
+                self, "Remove label", f"“{self.doc.names[label]}” is painted on the maps. Remove it and "
+                "repaint its pixels with another label? This cannot be undone.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self.doc.remove_label(label)
+        self.tools.label = min(self.tools.label, len(self.doc.palette) - 1)
+        self.tools.background = min(self.tools.background, len(self.doc.palette) - 1)
+        self.reset_history()
+        self.refresh_maps()
+        self.document_edited()
+
+    def ask_suggest_labels(self) -> None:
+        count, ok = QInputDialog.getInt(self, "Suggest labels", "Split the painting into this many colour regions:",
+                                        len(self.doc.palette), 2, 32)
+        if ok:
+            self.suggest_labels(count)
+
+    def suggest_labels(self, count: int) -> None:
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            stroke = Stroke(self.doc.style_ids)
+            self.doc.style_ids[...] = self.doc.suggest_style_labels(count)
+            edit = stroke.finish()
+        finally:
+            QApplication.restoreOverrideCursor()
+        if edit is not None:
+            self.style_undo.push(EditCommand(edit, "Suggest labels", self.style_painter.history_changed))
+        self.refresh_maps()
+        self.document_edited()
+        self.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
+
+    # Parameters ---------------------------------------------------------------------------------
+    def set_params(self, params) -> None:
+        self.doc.params = params
+        self.document_edited()
+
+    def set_device(self, choice: str) -> None:
+        self.device_choice = choice
+        self.settings.setValue("device", choice)
+        self.schedule_live_render()
+
+    # Rendering ----------------------------------------------------------------------------------
+    def set_live(self, live: bool) -> None:
+        self.live_action.setChecked(live)
+        self.live_box.blockSignals(True)
+        self.live_box.setChecked(live)
+        self.live_box.blockSignals(False)
+        if live:
+            self.schedule_live_render()
+
+    def schedule_live_render(self) -> None:
+        if self.live_action.isChecked():
+            self.live_timer.start()
+
+    def start_render(self) -> None:
+        with self.guard("Cannot render"):
+            device = pick_device(self.device_choice)
+            request = self.doc.request()
+            width, height = output_size(request)
+            self.render_size = QSize(width, height)
+            self.render.start(request, device)
+            self.progress_label.setText("Starting…")
+
+    def cancel_render(self) -> None:
+        if self.render.busy:
+            self.render.cancel()
+            self.progress_label.setText("Cancelled")
+
+    def set_busy(self, busy: bool) -> None:
+        self.cancel_action.setEnabled(busy)
+        self.progress_bar.setVisible(busy)
+        if busy:
+            self.progress_bar.setValue(0)
+
+    def show_progress(self, progress) -> None:
+        self.progress_bar.setValue(round(1000 * progress.total_step / max(progress.total_steps, 1)))
+        eta = f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done"
+        self.progress_label.setText(f"Phase {progress.phase}/{progress.phases} · step {progress.step}/"
+                                    f"{progress.steps} · {eta}")
+        if progress.frame is not None:
+            self.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
+
+    def render_finished(self, progress) -> None:
+        self.doc.result = progress.frame
+        self.result_view.set_images(qimage_from_rgb(progress.frame))
+        self.progress_label.setText(f"Done in {progress.elapsed:.1f} s")
+
+    def render_failed(self, message: str) -> None:
+        self.progress_label.setText("Render failed")
+        if self.live_action.isChecked():
+            self.statusBar().showMessage(f"Render failed: {message}", 15000)
+        else:
+            QMessageBox.warning(self, "Render failed", message)
+
+    # Files --------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def guard(self, what: str):
+        """Show a file or engine error as a message; the app carries on."""
+        try:
+            yield
+        except (DoodleError, OSError, ValueError) as error:
+            QMessageBox.warning(self, what, str(error))
+
+    def _ask_open(self, title: str, opener) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, title, self._last_folder(), IMAGE_FILTER)
+        if path:
+            opener(path)
+
+    def _last_folder(self) -> str:
+        return str(self.settings.value("last_folder", str(Path.home())))
+
+    def _remember(self, path) -> None:
+        self.settings.setValue("last_folder", str(Path(path).parent))
+        recent = [p for p in self.settings.value("recent", [], type=list) if p != str(path)]
+        self.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.value("recent", [], type=list):
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(True)
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent files").setEnabled(False)
+
+    def open_path(self, path: str) -> None:
+        """A recent file or a command-line argument: a project, else a painting."""
+        if path.lower().endswith(SUFFIX):
+            self.open_project(path)
+        else:
+            self.open_style(path)
+
+    def open_style(self, path: str) -> None:
+        with self.guard("Cannot open the painting"):
+            rgb = load_rgb(path, "painting")
+            sem = sibling_style_map(path)
+            self.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
+            self.reset_history()
+            self.refresh_all()
+            self.style_view.fit()
+            self.document_edited()
+            self._remember(path)
+            self.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
+                                         "Suggested a label map from the painting's colours: correct it with "
+                                         "the brush and name the labels.", 10000)
+
+    def open_style_map(self, path: str) -> None:
+        with self.guard("Cannot open the label map"):
+            self.doc.set_style_map(load_rgb(path, "label map"))
+            self.reset_history()
+            self.refresh_maps()
+            self.document_edited()
+
+    def open_doodle(self, path: str) -> None:
+        with self.guard("Cannot open the doodle"):
+            self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+            self.doodle_undo.clear()
+            self.refresh_doodle()
+            self.doodle_view.fit()
+            self.document_edited()
+
+    def open_photo(self, path: str) -> None:
+        with self.guard("Cannot open the photo"):
+            self.doc.set_content(load_rgb(path, "photo"))
+            self.doodle_undo.clear()
+            self.refresh_doodle()
+            self.doodle_view.fit()
+            self.document_edited()
+
+    def remove_photo(self) -> None:
+        if self.doc.content is not None:
+            self.doc.set_content(None)
+            self.refresh_doodle()
+            self.document_edited()
+
+    def new_doodle(self) -> None:
+        stroke = Stroke(self.doc.target_ids)
+        self.doc.target_ids[...] = self.tools.background
+        edit = stroke.finish()
+        if edit is not None:
+            self.doodle_undo.push(EditCommand(edit, "New doodle", self.doodle_painter.history_changed))
+            self.doodle_painter.history_changed()
+
+    def _ask_save_png(self, ids: np.ndarray) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save label map", self._last_folder(), PNG_FILTER)
+        if path:
+            with self.guard("Cannot save the label map"):
+                save_png(self.doc.colours(ids), with_suffix(path, ".png"))
+
+    def open_sample(self) -> None:
+        if self.maybe_save():
+            self.set_document(sample_document(), None)
+
+    def ask_open_project(self) -> None:
+        if not self.maybe_save():
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(), PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str) -> None:
+        with self.guard("Cannot open the project"):
+            self.set_document(load_project(path), Path(path))
+            self._remember(path)
+
+    def save(self) -> bool:
+        if self.project_path is None:
+            return self.save_as()
+        return self.save_project(self.project_path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(), PROJECT_FILTER)
+        return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
+
+    def save_project(self, path: Path) -> bool:
+        with self.guard("Cannot save the project"):
+            save_project(self.doc, path)
+            self.project_path = Path(path)
+            self.set_dirty(False)
+            self._remember(path)
+            self.statusBar().showMessage(f"Saved {path}", 5000)
+            return True
+        return False
+
+    def ask_export(self) -> None:
+        if self.doc.result is None:
+            QMessageBox.information(self, "Nothing to export", "Render first: Export saves the finished render.")
+            return
+        suggested = str(Path(self._last_folder()) / "doodlepaint.png")
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", suggested, PNG_FILTER)   # asks before overwriting
+        if path:
+            self.export_png(with_suffix(path, ".png"))
+
+    def export_png(self, path: str) -> None:
+        with self.guard("Cannot export"):
+            export_render(self.doc.result, self.doc.params, path)
+            self.statusBar().showMessage(f"Exported {path}", 5000)
+
+    # Drag and drop ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if not paths:
+            return
+        event.acceptProposedAction()
+        target = self.childAt(event.position().toPoint())
+        self.open_dropped(paths[0], target)
+
+    def open_dropped(self, path: str, target: QWidget | None) -> None:
+        if path.lower().endswith(SUFFIX):
+            if self.maybe_save():
+                self.open_project(path)
+        elif target is self.doodle_view:
+            try:
+                self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+            except LabelMapError:
+                self.open_photo(path)      # not in the label colours: a photo to paint over
+            except DoodleError as error:
+                QMessageBox.warning(self, "Cannot open the doodle", str(error))
+            else:
+                self.doodle_undo.clear()
+                self.refresh_doodle()
+                self.document_edited()
+        elif target is self.style_view and Path(path).stem.endswith("_sem"):
+            self.open_style_map(path)
+        else:
+            self.open_style(path)
+
+    # Views --------------------------------------------------------------------------------------
+    def fit_views(self) -> None:
+        for view in (self.style_view, self.doodle_view, self.result_view):
+            view.fit()
+
+    def show_help(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("How doodlepaint works")
+        browser = QTextBrowser()
+        browser.setHtml(HOW_IT_WORKS)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(browser)
+        layout.addWidget(buttons)
+        dialog.resize(620, 640)
+        dialog.exec()
+
+    def show_about(self) -> None:
+        from doodlepaint import __version__
+        QMessageBox.about(self, "About doodlepaint",
+                          f"<b>doodlepaint {__version__}</b><br>Paint a doodle of labels and get back a painting "
+                          "in the style of a masterpiece (semantic style transfer).")
+
+    # Safety -------------------------------------------------------------------------------------
+    def autosave(self) -> None:
+        if self.dirty:
+            with contextlib.suppress(DoodleError, OSError):
+                self.recovery.save(self.doc)
+
+    def offer_recovery(self) -> None:
+        """At start: the last session did not end cleanly; offer its autosaved work back."""
+        if not self.recovery.pending():
+            return
+        answer = QMessageBox.question(self, "Recover unsaved work",
+                                      "doodlepaint did not close properly last time. Recover the unsaved work?")
+        if answer == QMessageBox.StandardButton.Yes:
+            with self.guard("Cannot recover"):
+                self.set_document(self.recovery.load(), None)
+                self.set_dirty(True)
+                return
+        self.recovery.discard()
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""
+        if not self.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(self, "Unsaved changes", "Save your changes before closing the document?",
+                                      buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Save:
+            return self.save()
+        return answer == buttons.Discard
+
+    def closeEvent(self, event):
+        if not self.maybe_save():
+            event.ignore()
+            return
+        self.live_timer.stop()
+        self.autosave_timer.stop()
+        self.render.shutdown()
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("window_state", self.saveState())
+        self.recovery.discard()
+        event.accept()

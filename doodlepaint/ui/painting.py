@@ -1,0 +1,107 @@
+"""Tools on a label-map canvas: brush, eraser, fill, eyedropper and shift-click lines, one undo step each."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from PySide6.QtCore import QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from doodlepaint.model.painting import MapEdit, Stroke, flood_fill, paint_segment
+
+TOOLS = ("brush", "eraser", "fill", "eyedropper")
+
+
+@dataclass
+class ToolState:
+    """Shared by both canvases: what a click does and with which label."""
+
+    tool: str = "brush"
+    size: int = 12
+    label: int = 0
+    background: int = 0     # what the eraser and the right button paint
+
+
+class EditCommand(QUndoCommand):
+    """A change already made to a map; undo and redo swap its rectangle."""
+
+    def __init__(self, edit: MapEdit, text: str, on_change: Callable[[], None]):
+        super().__init__(text)
+        self.edit, self.on_change, self.applied = edit, on_change, True
+
+    def redo(self):
+        if self.applied:                      # QUndoStack.push calls redo once; the edit is already there
+            self.applied = False
+            return
+        self.edit.redo()
+        self.on_change()
+
+    def undo(self):
+        self.edit.undo()
+        self.on_change()
+
+
+class PaintController(QObject):
+    """Turns a canvas's pointer events into edits of one label map, pushed on that map's undo stack."""
+
+    changed = Signal()          # pixels changed: redraw
+    edited = Signal()           # a stroke, fill, undo or redo is finished: the document is modified
+    picked = Signal(int)        # the eyedropper chose a label
+
+    def __init__(self, canvas, get_ids: Callable[[], np.ndarray], tools: ToolState, stack: QUndoStack):
+        super().__init__(canvas)
+        self.get_ids, self.tools, self.stack = get_ids, tools, stack
+        self.stroke: Stroke | None = None
+        self.label = 0
+        self.last: tuple[float, float] | None = None
+        canvas.pressed.connect(self.press)
+        canvas.dragged.connect(self.drag)
+        canvas.released.connect(self.release)
+
+    def _inside(self, point: tuple[float, float]) -> bool:
+        height, width = self.get_ids().shape
+        return 0 <= point[0] < width and 0 <= point[1] < height
+
+    def press(self, position: QPointF, button, modifiers) -> None:
+        point = (position.x(), position.y())
+        ids = self.get_ids()
+        tool = self.tools.tool
+        if tool == "eyedropper":
+            if self._inside(point):
+                self.picked.emit(int(ids[int(point[1]), int(point[0])]))
+            return
+        secondary = button == Qt.MouseButton.RightButton or tool == "eraser"
+        self.label = self.tools.background if secondary else self.tools.label
+        self.stroke = Stroke(ids)
+        if tool == "fill":
+            flood_fill(ids, point, self.label)
+            self._finish("Fill")
+            return
+        line = bool(modifiers & Qt.KeyboardModifier.ShiftModifier) and self.last is not None
+        paint_segment(ids, self.last if line else point, point, self.tools.size, self.label)
+        self.last = point
+        self.changed.emit()
+
+    def drag(self, position: QPointF) -> None:
+        if self.stroke is None:
+            return
+        point = (position.x(), position.y())
+        paint_segment(self.get_ids(), self.last, point, self.tools.size, self.label)
+        self.last = point
+        self.changed.emit()
+
+    def release(self, position: QPointF) -> None:
+        if self.stroke is not None:
+            self._finish("Erase" if self.tools.tool == "eraser" else "Paint")
+
+    def _finish(self, text: str) -> None:
+        edit = self.stroke.finish()
+        self.stroke = None
+        if edit is not None:
+            self.stack.push(EditCommand(edit, text, self.history_changed))
+            self.history_changed()
+
+    def history_changed(self) -> None:
+        self.changed.emit()
+        self.edited.emit()

@@ -1,0 +1,103 @@
+import numpy as np
+from PIL import Image
+
+from doodlepaint.engine import Progress
+from doodlepaint.ui.files import PARAMS_KEY
+
+from conftest import TinyEncoder
+
+
+def _frames(window):
+    frames = []
+    window.render.progressed.connect(lambda p: p.frame is not None and frames.append(p))
+    return frames
+
+
+def test_a_tiny_render_shows_progressive_frames_and_finishes(window, qtbot):
+    window.doc.params = window.doc.params.replace(size=64, phases=2, iterations=3)
+    frames = _frames(window)
+    with qtbot.waitSignal(window.render.finished, timeout=60_000) as finished:
+        window.start_render()
+    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+    assert len(frames) >= 2 and frames[0].phase == 1 and frames[-1].done
+    assert frames[0].frame.shape[1] < frames[-1].frame.shape[1]          # coarse phase first
+    assert window.doc.result.shape == (64, 64, 3) and finished.args[0].done
+    assert window.result_view.base.width() == 64
+    assert window.progress_label.text().startswith("Done")
+    assert not window.cancel_action.isEnabled() and not window.progress_bar.isVisible()
+
+
+def test_cancel_stops_a_render_and_a_new_one_starts(window, qtbot):
+    window.render.encoder = TinyEncoder(delay=0.02)
+    window.doc.params = window.doc.params.replace(iterations=400)
+    with qtbot.waitSignal(window.render.progressed, timeout=30_000):
+        window.start_render()
+    assert window.cancel_action.isEnabled()
+    window.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+    assert window.doc.result is None and window.progress_label.text() == "Cancelled"
+    window.render.encoder = TinyEncoder()
+    window.doc.params = window.doc.params.replace(iterations=2)
+    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+        window.start_render()
+    assert window.doc.result is not None
+
+
+def test_a_new_render_replaces_a_running_one(window, qtbot):
+    window.render.encoder = TinyEncoder(delay=0.02)
+    window.doc.params = window.doc.params.replace(iterations=400)
+    first = window.render.start(window.doc.request(), "cpu")
+    qtbot.waitSignal(window.render.progressed, timeout=30_000).wait()
+    window.render.encoder = TinyEncoder()
+    window.doc.params = window.doc.params.replace(iterations=2)
+    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+        second = window.start_render() or window.render.job
+    assert second > first and window.doc.result is not None
+
+
+def test_frames_of_a_stale_job_are_dropped(window, qtbot):
+    seen = []
+    window.render.progressed.connect(seen.append)
+    stale = Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, frame=np.zeros((8, 8, 3), np.uint8), done=True)
+    window.render.on_progress(window.render.job - 1, stale)
+    window.render.on_failure(window.render.job - 1, "old news")
+    assert seen == [] and window.doc.result is None and window.messages == []
+    window.render.on_progress(window.render.job, stale)
+    assert seen == [stale] and window.doc.result is stale.frame
+
+
+def test_live_mode_renders_after_a_setting_changes(window, qtbot):
+    window.live_box.setChecked(True)
+    assert window.live_action.isChecked()
+    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+        window.params_panel.gamma.spin.setValue(80)
+    assert window.doc.result is not None
+    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+
+
+def test_an_engine_error_is_a_message_and_the_app_carries_on(window, qtbot):
+    window.doc.target_ids[:] = window.doc.add_label()        # a label the painting does not have
+    with qtbot.waitSignal(window.render.failed, timeout=30_000):
+        window.start_render()
+    qtbot.waitUntil(lambda: bool(window.messages), timeout=5_000)
+    assert window.messages[-1][0] == "warning" and "does not appear in the style map" in window.messages[-1][2]
+    window.doc.target_ids[:] = 0
+    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+        window.start_render()
+
+
+def test_export_writes_a_png_with_the_parameters(window, qtbot, tmp_path):
+    window.doc.params = window.doc.params.replace(gamma=77.0, seed=5)
+    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+        window.start_render()
+    path = tmp_path / "art.png"
+    window.export_png(str(path))
+    image = Image.open(path)
+    assert image.size == (32, 32)
+    assert '"gamma": 77.0' in image.text[PARAMS_KEY] and '"seed": 5' in image.text[PARAMS_KEY]
+    assert np.array_equal(np.asarray(image.convert("RGB")), window.doc.result)
+
+
+def test_export_without_a_render_explains(window):
+    window.ask_export()
+    assert window.messages[-1][0] == "information"
