@@ -8,7 +8,7 @@ import numpy as np
 
 METHODS = ("patch", "gram")
 PATCH_SIZES = (3, 5, 7)
-INITS = ("auto", "noise", "content", "image")
+INITS = ("auto", "noise", "colours", "content", "image")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class TransferParams:
     size: int | None = None      # output width in pixels; None keeps the doodle's own width
     seed: int = 0
     smoothness: float = 1.0
-    init: str = "auto"           # auto: the content image if there is one, else noise
+    init: str = "auto"           # auto: the content image if there is one, else colours
+                                 # colours: each label painted in its style colour, plus noise
     match_every: int = 3         # re-match patches every N steps (matching every step is the reference)
     style_stride: int = 1        # stride of the style patches (2 = four times fewer, faster)
 

@@ -26,6 +26,7 @@ PATCH_LAYERS = ("relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_2"
 GRAM_SCALE = 1e3      # puts the relative Gram error on the patch loss's scale, so one beta suits both
 NOISE_RANGE = (16.0, 240.0)
+COLOUR_NOISE = 96.0   # amplitude of the noise over the label colours: enough to seed texture
 
 
 class _Stop(Exception):
@@ -124,13 +125,28 @@ def _smoothness(x: torch.Tensor) -> torch.Tensor:
 def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generator, device) -> torch.Tensor:
     init = request.params.init
     if init == "auto":
-        init = "content" if request.content is not None else "noise"
+        # With gamma 0 the labels are off, so they do not colour the seed either.
+        init = "content" if request.content is not None else "colours" if request.params.gamma > 0 else "noise"
     if init == "content":
         return _image_tensor(request.content, plan.width, plan.height, device)
     if init == "image":
         return _image_tensor(request.init_image, plan.width, plan.height, device)
     noise = torch.rand(1, 3, plan.height, plan.width, generator=generator)
-    return (NOISE_RANGE[0] + noise * (NOISE_RANGE[1] - NOISE_RANGE[0])).to(device)
+    if init == "noise":
+        return (NOISE_RANGE[0] + noise * (NOISE_RANGE[1] - NOISE_RANGE[0])).to(device)
+    # Starting each region from its label's average style colour leaves the optimiser only texture to
+    # find, not colour: it converges in fewer steps than from grey noise.
+    return (_label_colour_image(request, plan) + (noise - 0.5) * COLOUR_NOISE).clamp(0, 255).to(device)
+
+
+def _label_colour_image(request: TransferRequest, plan: PhasePlan) -> torch.Tensor:
+    labels = len(request.palette)
+    style = torch.from_numpy(request.style.reshape(-1, 3)).double()
+    ids = torch.from_numpy(request.style_labels.reshape(-1))
+    counts = torch.bincount(ids, minlength=labels).clamp_min(1).double()
+    means = torch.zeros(labels, 3, dtype=torch.float64).index_add_(0, ids, style) / counts[:, None]
+    masks = _label_masks(request.target_labels, labels, plan.width, plan.height, "cpu")[0]   # (K, H, W)
+    return torch.einsum("khw,kc->chw", masks, means.float())[None]
 
 
 class _Objective:
@@ -150,6 +166,9 @@ class _Objective:
             style_features = encoder(style, self.style_layers)
         self.styles, self.masks = {}, {}
         used = torch.from_numpy(np.unique(request.target_labels)).to(device)
+        if params.method == "gram" and params.gamma == 0:  # semantics off: one Gram over the whole image
+            style_masks, self.target_masks = style_masks.new_ones(1, 1, 1, 1), self.target_masks.new_ones(1, 1, 1, 1)
+            used = used.new_zeros(1)
         for layer, features in style_features.items():
             if params.method == "gram":
                 self.styles[layer] = GramStyle(features, _pool_to(style_masks, features), used)
