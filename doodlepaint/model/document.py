@@ -95,10 +95,12 @@ class Document:
 
     # Images -------------------------------------------------------------------------------------
     def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:
-        """A new painting: its own label map if given (which sets the palette), else a suggested one."""
+        """A new painting: its own label map if given (which sets the palette), else a suggested one
+        whose labels are named "region N" until the artist names them."""
         self.style = rgb
         if map_rgb is None:
             self.style_ids = suggest_labels(rgb, len(self.palette))
+            self.names = [f"region {i + 1}" for i in range(len(self.palette))]
             return
         new = style_label_map(fit_map_to_image(map_rgb, rgb.shape[:2], "the style map"))
         nearest, distance = _nearest_labels(new.palette, self.palette)

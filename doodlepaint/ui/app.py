@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib.resources
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QStandardPaths, QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from doodlepaint.model.autosave import Recovery
@@ -35,6 +36,9 @@ def application(argv: list[str]) -> QApplication:
     app.setOrganizationName("doodlepaint")
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
+    icon = importlib.resources.files("doodlepaint") / "resources" / "icons" / "doodlepaint-256.png"
+    with importlib.resources.as_file(icon) as path:
+        app.setWindowIcon(QIcon(str(path)))
     return app
 
 

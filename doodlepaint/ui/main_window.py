@@ -118,11 +118,15 @@ class MainWindow(QMainWindow):
 
     # Layout -------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
+        maps = QSplitter(Qt.Orientation.Vertical)
+        maps.addWidget(_panel("Painting", "its label map on top: paint to correct it", self.style_view))
+        maps.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(_panel("Painting", "label map over the style painting", self.style_view))
-        splitter.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
+        splitter.addWidget(maps)
         splitter.addWidget(_panel("Result", "", self.result_view))
-        splitter.setChildrenCollapsible(False)
+        for part in (maps, splitter):
+            part.setChildrenCollapsible(False)
+        splitter.setSizes([420, 580])
         self.setCentralWidget(splitter)
         self.labels_dock = self._dock("Labels", self.palette_panel, "labels_dock")
         self.settings_dock = self._dock("Render settings", self.params_panel, "settings_dock")
@@ -252,7 +256,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Size "))
         toolbar.addWidget(self.size_spin)
         toolbar.addSeparator()
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=55)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=65)
         self.opacity_slider.setFixedWidth(120)
         self.opacity_slider.setToolTip("How opaque the label map is over the painting and the photo")
         self.opacity_slider.valueChanged.connect(self.set_overlay_opacity)
@@ -272,7 +276,9 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.live_box)
         toolbar.addAction(self.render_action)
         toolbar.addAction(self.cancel_action)
-        toolbar.widgetForAction(self.render_action).setObjectName("render_button")
+        toolbar.widgetForAction(self.render_action).setStyleSheet(
+            "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
+            "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
         self.set_overlay_opacity(self.opacity_slider.value())
 
     def _connect_panels(self) -> None:
