@@ -15,8 +15,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 import pytest
 
+from doodlepaint.engine.vgg import get_encoder
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.transfer import render
 
@@ -109,11 +111,27 @@ def test_gamma_zero_does_not_follow_the_doodle(semantic, no_semantics):
     assert no_semantics.colour < semantic.colour / 2, no_semantics
 
 
-def test_patch_render_keeps_to_the_style_colour_range(semantic):
-    """The style's channel values lie in 20..250 and the seed noise in 16..240: a render made of style
-    patches should hardly ever reach exactly 0 or 255 in a channel (the Gram render: about 2 %)."""
+def test_patch_render_has_no_pixels_stuck_at_the_range_limits(semantic):
+    """Clamping inside the loss once left a third of the channel values stuck at exactly 0 or 255 (a
+    clamped pixel has no gradient). Saturated blues and reds legitimately touch 0 in some channel, so a
+    few percent remain (9 % measured at 96 px); stuck pixels were 34 %."""
     saturated = float(np.isin(semantic.image, (0, 255)).mean())
-    assert saturated < 0.05, f"{saturated:.1%} of the channel values are exactly 0 or 255"
+    assert saturated < 0.15, f"{saturated:.1%} of the channel values are exactly 0 or 255"
+
+
+def test_pixels_outside_the_range_still_get_gradients():
+    from doodlepaint.engine.transfer import _Objective, plan_phases
+
+    style, style_ids = stripes_and_dots(64)
+    doodle, _, _ = _regions(64)
+    request = TransferRequest(style, style_ids, doodle, PALETTE_RB, TransferParams(phases=1, iterations=1))
+    objective = _Objective(request, plan_phases(request)[0], get_encoder("cpu"), "cpu")
+    x = torch.full((1, 3, 64, 64), 128.0)
+    x[0, 0, 10, 10], x[0, 1, 20, 20] = 400.0, -150.0
+    x.requires_grad_(True)
+    objective.rematch(x)
+    objective(x).backward()
+    assert x.grad[0, 0, 10, 10] != 0 and x.grad[0, 1, 20, 20] != 0   # a clamp in the loss would give 0 here
 
 
 def test_gram_puts_red_where_the_doodle_says_red(gram):

@@ -43,8 +43,34 @@ def _unique_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return colours, inverse, counts
 
 
+def _interior_counts(ids: np.ndarray, labels: int) -> np.ndarray:
+    """Per label, the pixels whose whole 3x3 neighbourhood has that label."""
+    centre = ids[1:-1, 1:-1]
+    same = np.ones(centre.shape, bool)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            same &= ids[dy:dy + centre.shape[0], dx:dx + centre.shape[1]] == centre
+    return np.bincount(centre[same], minlength=labels)
+
+
 def dominant_colours(rgb: np.ndarray) -> np.ndarray:
-    """The map's real label colours, most frequent first."""
+    """The map's real label colours, most frequent first.
+
+    A colour must be frequent, and it must fill areas: an anti-aliased straight edge can make one
+    in-between colour frequent, but only as a line one pixel wide, with no interior of its own.
+    """
+    candidates = _frequent_colours(rgb)
+    if len(candidates) > 1 and min(rgb.shape[:2]) >= 3:
+        interior = _interior_counts(snap_to(rgb, candidates), len(candidates))
+        filled = candidates[interior >= MIN_PIXELS]
+        candidates = filled if len(filled) else candidates[:1]
+    if len(candidates) > MAX_LABELS:
+        raise LabelMapError(f"the label map has {len(candidates)} distinct colours; at most {MAX_LABELS} labels "
+                            "are supported — paint it with a few flat colours")
+    return candidates
+
+
+def _frequent_colours(rgb: np.ndarray) -> np.ndarray:
     colours, _, counts = _unique_colours(rgb)
     order = np.argsort(-counts, kind="stable")
     needed = max(MIN_PIXELS, MIN_SHARE * counts.sum())
@@ -57,9 +83,6 @@ def dominant_colours(rgb: np.ndarray) -> np.ndarray:
             kept.append(colour)
     if not kept:  # a map of noise: fall back to the single most common colour
         kept.append(colours[order[0]].astype(np.float64))
-    if len(kept) > MAX_LABELS:
-        raise LabelMapError(f"the label map has {len(kept)} distinct colours; at most {MAX_LABELS} labels "
-                            "are supported — paint it with a few flat colours")
     return np.round(np.stack(kept)).astype(np.uint8)
 
 

@@ -26,6 +26,7 @@ PATCH_LAYERS = ("relu3_1", "relu4_1")
 CONTENT_LAYER = "relu4_2"
 GRAM_SCALE = 1e3      # puts the relative Gram error on the patch loss's scale, so one beta suits both
 NOISE_RANGE = (16.0, 240.0)
+RANGE_WEIGHT = 1e3    # pixels outside 0..255 cost this much per squared unit
 COLOUR_NOISE = 96.0   # amplitude of the noise over the label colours: enough to seed texture
 
 
@@ -200,7 +201,9 @@ class _Objective:
         return [m for style in self.styles.values() for m in getattr(style, "retries", [])]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        image = x.clamp(0, 255)
+        # No clamp here: a clamped pixel gets no gradient and L-BFGS would leave it stuck at 0 or 255.
+        # The range penalty pulls strays back; run_transfer projects onto 0..255 after every round.
+        image = x
         features = self.encoder(image, self.layers)
         style_loss = 0.0
         for layer, style in self.styles.items():
@@ -208,7 +211,8 @@ class _Objective:
                 style_loss = style_loss + GRAM_SCALE * style.loss(features[layer], self.target_masks_for(features[layer]))
             else:
                 style_loss = style_loss + style.loss(features[layer], self.matches[layer])
-        loss = self.params.beta * style_loss + self.params.smoothness * _smoothness(image)
+        loss = (self.params.beta * style_loss + self.params.smoothness * _smoothness(image)
+                + RANGE_WEIGHT * ((image - 255).relu() ** 2 + (-image).relu() ** 2).mean())
         if self.use_content:
             loss = loss + self.params.alpha * F.mse_loss(features[CONTENT_LAYER], self.content)
         return loss
@@ -262,6 +266,8 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                 objective.rematch(x)
                 optimiser.param_groups[0]["max_iter"] = min(params.match_every, plan.iterations - done)
                 loss = float(optimiser.step(closure).detach())
+                with torch.no_grad():
+                    x.clamp_(0, 255)
                 step_iterations = optimiser.param_groups[0]["max_iter"]
                 done += step_iterations
                 total_done += step_iterations
