@@ -4,7 +4,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench wheel clean
+# Qt's X11 plugin needs these Debian/Ubuntu packages; a fresh machine often lacks some.
+QT_SYSTEM_LIBS := libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0 \
+	libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxcb-xinerama0 libegl1 libgl1 \
+	libfontconfig1 libdbus-1-3
+
+.PHONY: run test bench wheel clean qt-system-libs
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +19,16 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install -e '.[test]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) qt-system-libs
 	$(VENV)/bin/doodlepaint
+
+qt-system-libs:
+	@command -v dpkg >/dev/null || exit 0; \
+	missing=$$(for p in $(QT_SYSTEM_LIBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	[ -z "$$missing" ] && exit 0; \
+	echo "installing the system libraries Qt needs: $$missing"; \
+	if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq $$missing; \
+	else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q

@@ -1,4 +1,4 @@
-"""Imports point one way: ui -> model -> engine. Only ui imports Qt; model imports no torch itself."""
+"""Imports point one way: ui -> model -> engine. Only ui imports Qt; the model loads no torch."""
 import ast
 import subprocess
 import sys
@@ -29,10 +29,10 @@ def test_the_engine_loads_no_qt():
     assert not any(m.startswith(("PySide6", "shiboken6", "doodlepaint.ui", "doodlepaint.model")) for m in modules)
 
 
-def test_the_model_loads_no_qt():
+def test_the_model_loads_no_qt_and_no_torch():
     modules = _loaded_after("import doodlepaint.model.document, doodlepaint.model.project, "
                             "doodlepaint.model.autosave, doodlepaint.model.painting")
-    assert not any(m.startswith(("PySide6", "shiboken6", "doodlepaint.ui")) for m in modules)
+    assert not any(m.startswith(("PySide6", "shiboken6", "doodlepaint.ui", "torch")) for m in modules)
 
 
 def test_the_model_imports_only_numpy_the_standard_library_and_the_engine():
