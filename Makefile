@@ -34,7 +34,7 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: $(STAMP)
-	$(PY) bench/bench.py --device cpu --sizes 256
+	$(PY) bench/bench.py --device cpu --sizes 256 --presets Draft Normal --methods patch gram --ref-sizes 256 --cold
 
 wheel: $(STAMP)
 	$(PY) -m pip wheel --no-deps -w dist .

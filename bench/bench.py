@@ -105,6 +105,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=[256])
     parser.add_argument("--ref-sizes", type=int, nargs="*", default=[])
     parser.add_argument("--presets", nargs="*", default=["Normal"], choices=list(PRESETS))
+    parser.add_argument("--methods", nargs="*", default=["patch"], choices=["patch", "gram"])
     parser.add_argument("--cold", action="store_true")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--images", type=Path, help="folder to keep the rendered PNGs in")
@@ -125,16 +126,17 @@ def main() -> int:
     for _ in run_transfer(warm_request, device=device):
         pass
     for size in args.sizes:
-        for preset in args.presets:
-            params = PRESETS[preset].replace(size=size)
-            image, row = time_doodlepaint(TransferRequest(style, style_ids, target_ids, palette, params), device)
-            row.update(impl="doodlepaint", preset=preset, size=f"{image.shape[1]}x{image.shape[0]}",
-                       fidelity=fidelity.score(style, style_map, doodle, image)["balanced_accuracy"])
-            rows.append(row)
-            print(json.dumps(row), flush=True)
-            if args.images:
-                args.images.mkdir(parents=True, exist_ok=True)
-                Image.fromarray(image).save(args.images / f"doodlepaint_{preset}_{size}.png")
+        for method in args.methods:
+            for preset in args.presets:
+                params = PRESETS[preset].replace(size=size, method=method)
+                image, row = time_doodlepaint(TransferRequest(style, style_ids, target_ids, palette, params), device)
+                row.update(impl=f"doodlepaint {method}", preset=preset, size=f"{image.shape[1]}x{image.shape[0]}",
+                           fidelity=fidelity.score(style, style_map, doodle, image)["balanced_accuracy"])
+                rows.append(row)
+                print(json.dumps(row), flush=True)
+                if args.images:
+                    args.images.mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(image).save(args.images / f"doodlepaint_{method}_{preset}_{size}.png")
     refdoodle = import_tool("refdoodle") if args.ref_sizes else None
     for size in args.ref_sizes:
         image, row = time_reference(refdoodle, style, style_map, doodle, size / doodle.shape[1], device)
@@ -149,9 +151,9 @@ def main() -> int:
                "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
-    print(f"\n{'impl':12} {'preset':7} {'size':>10} {'total s':>8} {'1st frame':>9} {'peak GB':>8} {'fidelity':>8}")
+    print(f"\n{'impl':18} {'preset':7} {'size':>10} {'total s':>8} {'1st frame':>9} {'peak GB':>8} {'fidelity':>8}")
     for row in rows:
-        print(f"{row['impl']:12} {row.get('preset', '-'):7} {str(row['size']):>10} {str(row.get('seconds')):>8} "
+        print(f"{row['impl']:18} {row.get('preset', '-'):7} {str(row['size']):>10} {str(row.get('seconds')):>8} "
               f"{str(row.get('first_preview', '-')):>9} {str(row.get('peak_gb', '-')):>8} {str(row.get('fidelity', '-')):>8}")
     return 0
 

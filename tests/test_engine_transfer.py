@@ -92,12 +92,12 @@ def test_should_stop_from_the_start_yields_nothing():
 def test_should_stop_inside_a_step_is_honoured():
     encoder = TinyEncoder()
     items = []
-    # ask to stop in the middle of the first L-BFGS round (after a few encoder calls)
-    for progress in run_transfer(tiny_request(96, 64, **FAST), should_stop=lambda: encoder.calls >= 4,
+    # ask to stop in the middle of the first L-BFGS round (a round of 3 iterations needs at least 4 calls)
+    for progress in run_transfer(tiny_request(96, 64, **FAST), should_stop=lambda: encoder.calls >= 2,
                                  encoder=encoder):
         items.append(progress)
     assert items == []
-    assert encoder.calls <= 6
+    assert encoder.calls == 2
 
 
 def test_render_returns_final_frame(tiny_encoder_everywhere):

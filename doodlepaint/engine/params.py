@@ -26,7 +26,7 @@ class TransferParams:
     gamma: float = 50.0          # semantic weight
     patch_size: int = 3
     phases: int = 3
-    iterations: int = 60         # L-BFGS steps in the finest phase; coarser phases get more (they are cheap)
+    iterations: int = 40         # L-BFGS steps in the finest phase; coarser phases get more (they are cheap)
     size: int | None = None      # output width in pixels; None keeps the doodle's own width
     seed: int = 0
     smoothness: float = 1.0
@@ -57,9 +57,9 @@ class TransferParams:
 
 
 PRESETS: dict[str, TransferParams] = {
-    "Draft": TransferParams(phases=2, iterations=20, match_every=4, style_stride=2),
+    "Draft": TransferParams(iterations=8, match_every=4, style_stride=2),
     "Normal": TransferParams(),
-    "High": TransferParams(phases=4, iterations=120, match_every=1),
+    "High": TransferParams(iterations=100, match_every=2),
 }
 
 

@@ -182,6 +182,7 @@ class _Objective:
             with torch.no_grad():
                 self.content = encoder(content, (CONTENT_LAYER,))[CONTENT_LAYER]
         self.matches: dict[str, torch.Tensor] = {}
+        self.rematch_pending = True
 
     def target_masks_for(self, features: torch.Tensor) -> torch.Tensor:
         key = tuple(features.shape[-2:])
@@ -189,13 +190,15 @@ class _Objective:
             self.masks[key] = _pool_to(self.target_masks, features)
         return self.masks[key]
 
+    def rematch(self) -> None:
+        """Match patches again at the next evaluation, on the features it computes anyway."""
+        self.rematch_pending = True
+
     @torch.no_grad()
-    def rematch(self, x: torch.Tensor) -> None:
-        if self.params.method != "patch":
-            return
-        features = self.encoder(x.clamp(0, 255), self.style_layers)
+    def _match(self, features: dict[str, torch.Tensor]) -> None:
         for layer, style in self.styles.items():
             self.matches[layer] = style.match(features[layer], self.target_masks_for(features[layer]))
+        self.rematch_pending = False
 
     def retries(self) -> list[str]:
         return [m for style in self.styles.values() for m in getattr(style, "retries", [])]
@@ -205,6 +208,8 @@ class _Objective:
         # The range penalty pulls strays back; run_transfer projects onto 0..255 after every round.
         image = x
         features = self.encoder(image, self.layers)
+        if self.params.method == "patch" and self.rematch_pending:
+            self._match(features)
         style_loss = 0.0
         for layer, style in self.styles.items():
             if self.params.method == "gram":
@@ -263,7 +268,7 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
             while done < plan.iterations:
                 if should_stop():
                     raise _Stop
-                objective.rematch(x)
+                objective.rematch()
                 optimiser.param_groups[0]["max_iter"] = min(params.match_every, plan.iterations - done)
                 loss = float(optimiser.step(closure).detach())
                 with torch.no_grad():
