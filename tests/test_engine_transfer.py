@@ -33,18 +33,24 @@ def tiny_encoder_everywhere(monkeypatch):
 def test_progress_fields(method):
     request = tiny_request(96, 64, method=method, **FAST)
     items = _run(request, preview_interval=0.0)
-    # phase 1 (48x32) gets twice the iterations of the finest phase: 8 in rounds of 2, then 4 in rounds of 2
-    assert [(p.phase, p.step) for p in items] == [(1, 2), (1, 4), (1, 6), (1, 8), (2, 2), (2, 4)]
+    # phase 1 (48x32) gets twice the iterations of the finest phase: 8, then 4, in rounds of at most 2
+    # real L-BFGS steps (a round's line search may run out of evaluations after one step)
+    phase_one = [p for p in items if p.phase == 1]
+    phase_two = [p for p in items if p.phase == 2]
+    assert phase_one and phase_two and len(phase_one) + len(phase_two) == len(items)
+    for phase, steps in ((phase_one, 8), (phase_two, 4)):
+        taken = [p.step for p in phase]
+        assert taken[-1] == steps and all(p.steps == steps for p in phase)
+        assert all(1 <= b - a <= 2 for a, b in zip([0] + taken, taken))
     assert all(p.phases == 2 for p in items)
-    assert [p.steps for p in items] == [8] * 4 + [4] * 2
-    assert [p.total_step for p in items] == [2, 4, 6, 8, 10, 12]
+    assert [p.total_step for p in items] == [p.step for p in phase_one] + [8 + p.step for p in phase_two]
     assert all(p.total_steps == 12 for p in items)
-    assert [p.done for p in items] == [False] * 5 + [True]
+    assert [p.done for p in items] == [False] * (len(items) - 1) + [True]
     assert all(math.isfinite(p.loss) and p.loss >= 0 for p in items)
     elapsed = [p.elapsed for p in items]
     assert elapsed == sorted(elapsed)
     assert all(p.eta >= 0 for p in items) and items[-1].eta == 0.0
-    assert [len(p.phase_seconds) for p in items] == [0, 0, 0, 1, 1, 2]
+    assert [len(p.phase_seconds) for p in items] == [0] * (len(phase_one) - 1) + [1] * len(phase_two) + [2]
     assert all(p.peak_memory == 0 for p in items)            # CPU
     evaluations = [p.evaluations for p in items]
     assert evaluations == sorted(evaluations) and all(e >= p.total_step for e, p in zip(evaluations, items))
@@ -58,7 +64,7 @@ def test_frames_only_first_and_at_phase_ends_when_interval_is_infinite():
     items = _run(tiny_request(96, 64, **FAST), preview_interval=math.inf)
     with_frames = [(p.phase, p.step) for p in items if p.frame is not None]
     # the very first step always previews (first-preview latency), then only finished phases
-    assert with_frames == [(1, 2), (1, 8), (2, 4)]
+    assert with_frames == [(items[0].phase, items[0].step), (1, 8), (2, 4)]
     assert items[-1].done and items[-1].frame.shape == (64, 96, 3)
 
 
@@ -69,7 +75,8 @@ def test_output_size_follows_size_param():
 
 def test_phases_one_and_iterations_not_multiple_of_match_every():
     items = _run(tiny_request(96, 64, phases=1, iterations=5, match_every=2), preview_interval=0.0)
-    assert [p.step for p in items] == [2, 4, 5]
+    taken = [p.step for p in items]
+    assert taken[-1] == 5 and all(1 <= b - a <= 2 for a, b in zip([0] + taken, taken))
     assert items[-1].done and items[-1].total_step == 5
 
 

@@ -2,6 +2,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
 
 from doodlepaint.engine.labels import hex_colour
+from doodlepaint.engine.params import PRESETS
 from doodlepaint.engine.sample import load_sample
 
 
@@ -116,8 +117,10 @@ def test_params_widgets_and_document_stay_in_sync(window):
     panel.beta.spin.setValue(40)
     assert window.doc.params.beta == 40 and panel.beta.slider.value() == 80
     panel.preset.textActivated.emit("High")
-    assert window.doc.params.phases == 4 and panel.phases.value() == 4 and window.doc.params.gamma == 120
-    panel.phases.setValue(2)
+    high = PRESETS["High"]
+    assert window.doc.params.iterations == high.iterations and panel.iterations.value() == high.iterations
+    assert window.doc.params.phases == panel.phases.value() == high.phases and window.doc.params.gamma == 120
+    panel.phases.setValue(high.phases - 1)
     assert panel.preset.currentText() == "Custom"
     panel.new_seed.click()
     assert window.doc.params.seed == panel.seed.value()

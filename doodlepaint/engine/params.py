@@ -26,13 +26,13 @@ class TransferParams:
     gamma: float = 50.0          # semantic weight
     patch_size: int = 3
     phases: int = 3
-    iterations: int = 40         # L-BFGS steps in the finest phase; coarser phases get more (they are cheap)
+    iterations: int = 32         # L-BFGS steps in the finest phase; coarser phases get more (they are cheap)
     size: int | None = None      # output width in pixels; None keeps the doodle's own width
     seed: int = 0
     smoothness: float = 1.0
     init: str = "auto"           # auto: the content image if there is one, else colours
                                  # colours: each label painted in its style colour, plus noise
-    match_every: int = 3         # re-match patches every N steps (matching every step is the reference)
+    match_every: int = 4         # re-match patches every N steps (matching every step is the reference)
     style_stride: int = 1        # stride of the style patches (2 = four times fewer, faster)
 
     def __post_init__(self):
@@ -57,7 +57,7 @@ class TransferParams:
 
 
 PRESETS: dict[str, TransferParams] = {
-    "Draft": TransferParams(iterations=8, match_every=4, style_stride=2),
+    "Draft": TransferParams(iterations=6, style_stride=2),
     "Normal": TransferParams(),
     "High": TransferParams(iterations=100, match_every=2),
 }

@@ -269,11 +269,15 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                 if should_stop():
                     raise _Stop
                 objective.rematch()
-                optimiser.param_groups[0]["max_iter"] = min(params.match_every, plan.iterations - done)
+                wanted = min(params.match_every, plan.iterations - done)
+                # torch caps evaluations at 1.25 x max_iter, which with the round's first evaluation
+                # cut a 3-step round to 2 steps; leave room for line-search retries instead.
+                optimiser.param_groups[0].update(max_iter=wanted, max_eval=2 * wanted + 1)
+                iterations_before = optimiser.state[x].get("n_iter", 0) if x in optimiser.state else 0
                 loss = float(optimiser.step(closure).detach())
                 with torch.no_grad():
                     x.clamp_(0, 255)
-                step_iterations = optimiser.param_groups[0]["max_iter"]
+                step_iterations = max(1, optimiser.state[x]["n_iter"] - iterations_before)
                 done += step_iterations
                 total_done += step_iterations
                 now = time.perf_counter()
