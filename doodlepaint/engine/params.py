@@ -57,7 +57,7 @@ class TransferParams:
 
 
 PRESETS: dict[str, TransferParams] = {
-    "Draft": TransferParams(iterations=6, style_stride=2),
+    "Draft": TransferParams(iterations=6, match_every=6),
     "Normal": TransferParams(),
     "High": TransferParams(iterations=100, match_every=2),
 }

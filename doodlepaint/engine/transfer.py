@@ -27,7 +27,7 @@ CONTENT_LAYER = "relu4_2"
 GRAM_SCALE = 1e3      # puts the relative Gram error on the patch loss's scale, so one beta suits both
 NOISE_RANGE = (16.0, 240.0)
 RANGE_WEIGHT = 1e3    # pixels outside 0..255 cost this much per squared unit
-COLOUR_NOISE = 96.0   # amplitude of the noise over the label colours: enough to seed texture
+COLOUR_NOISE = 48.0   # amplitude of the noise over the label colours: enough to seed texture, little enough to vanish
 
 
 class _Stop(Exception):
@@ -303,8 +303,8 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
         return
     except torch.OutOfMemoryError as error:
         width, height = output_size(request)
-        raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller size, "
-                             "the Draft preset, or the CPU") from error
+        raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller "
+                             "size or render on the CPU") from error
     finally:
         x = None
         if device.type == "cuda":
