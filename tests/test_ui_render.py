@@ -66,6 +66,12 @@ def test_frames_of_a_stale_job_are_dropped(window, qtbot):
     assert seen == [stale] and window.doc.result is stale.frame
 
 
+def test_an_engine_notice_shows_in_the_status_bar(window):
+    notice = "out of GPU memory matching 1024x768 in chunks of 4096; retried with chunks of 1024"
+    window.render.on_progress(window.render.job, Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, message=notice))
+    assert window.statusBar().currentMessage() == notice
+
+
 def test_live_mode_renders_after_a_setting_changes(window, qtbot):
     window.live_box.setChecked(True)
     assert window.live_action.isChecked()

@@ -494,6 +494,8 @@ class MainWindow(QMainWindow):
         eta = f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done"
         self.progress_label.setText(f"Phase {progress.phase}/{progress.phases} · step {progress.step}/"
                                     f"{progress.steps} · {eta}")
+        if progress.message:
+            self.statusBar().showMessage(progress.message, 10000)
         if progress.frame is not None:
             self.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
 
