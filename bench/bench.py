@@ -119,8 +119,9 @@ def main() -> int:
     style_map, doodle = load_rgb(map_path), load_rgb(doodle_path)
     rows = []
     if args.cold:
-        rows.append({"impl": "doodlepaint", "case": "cold start to first preview", "size": 512,
-                     "seconds": cold_start(style_path, map_path, doodle_path, 512, device)})
+        # "cold": a fresh process, from its start to its first preview frame
+        rows.append({"impl": "doodlepaint", "preset": "cold", "size": 512,
+                     "first_preview": cold_start(style_path, map_path, doodle_path, 512, device)})
     get_encoder(device)  # warm: weights loaded, device initialised, as in the running app
     warm_request = TransferRequest(style, style_ids, target_ids, palette, TransferParams(size=64, phases=1, iterations=3))
     for _ in run_transfer(warm_request, device=device):
@@ -142,6 +143,7 @@ def main() -> int:
         image, row = time_reference(refdoodle, style, style_map, doodle, size / doodle.shape[1], device)
         row.update(impl="refdoodle", size=size)
         if image is not None:
+            row["size"] = f"{image.shape[1]}x{image.shape[0]}"
             row["fidelity"] = fidelity.score(style, style_map, doodle, image)["balanced_accuracy"]
             if args.images:
                 Image.fromarray(image).save(args.images / f"refdoodle_{size}.png")
@@ -153,7 +155,7 @@ def main() -> int:
         args.json.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"\n{'impl':18} {'preset':7} {'size':>10} {'total s':>8} {'1st frame':>9} {'peak GB':>8} {'fidelity':>8}")
     for row in rows:
-        print(f"{row['impl']:18} {row.get('preset', '-'):7} {str(row['size']):>10} {str(row.get('seconds')):>8} "
+        print(f"{row['impl']:18} {row.get('preset', '-'):7} {str(row['size']):>10} {str(row.get('seconds', '-')):>8} "
               f"{str(row.get('first_preview', '-')):>9} {str(row.get('peak_gb', '-')):>8} {str(row.get('fidelity', '-')):>8}")
     return 0
 
