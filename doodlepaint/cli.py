@@ -14,6 +14,7 @@ from doodlepaint import __version__
 
 TUNABLE = ("method", "alpha", "beta", "gamma", "patch_size", "phases", "iterations", "match_every", "style_stride",
            "seed")
+CLI_WORDS = ("render", "-h", "--help", "--version")     # anything else starts the app
 RENDER_EXAMPLE = ("doodlepaint render --style monet.jpg --style-map monet_sem.png --target-map doodle.png "
                   "--out painting.png")
 
@@ -29,7 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     from doodlepaint.engine.params import METHODS, PATCH_SIZES, PRESETS, TransferParams
 
     defaults = TransferParams()
-    parser = argparse.ArgumentParser(prog="doodlepaint", description="Turn a doodle of labels into a painting.")
+    parser = argparse.ArgumentParser(
+        prog="doodlepaint", description="Turn a doodle of labels into a painting.",
+        epilog="Without a subcommand, `doodlepaint [FILE]` starts the app, opening FILE (a project or a painting) "
+               "if given.")
     parser.add_argument("--version", action="version", version=f"doodlepaint {__version__}")
     commands = parser.add_subparsers(dest="command")
     render = commands.add_parser("render", help="render a doodle headless", epilog=f"example: {RENDER_EXAMPLE}")
@@ -37,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--style-map", type=Path, help="its label map (default: STYLE_sem.png beside it)")
     render.add_argument("--target-map", type=Path, help="the doodle: a label map in the style map's colours")
     render.add_argument("--content", type=Path, help="an optional content photo to keep the shapes of")
-    render.add_argument("--init", type=Path, help="an optional image to start from instead of noise")
+    render.add_argument("--init", type=Path, help="an image to start from instead of the label colours")
     render.add_argument("--out", type=Path, help="the output PNG")
     render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
@@ -65,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _progress_line(progress) -> str:
     width = 28
-    filled = int(width * progress.total_step / max(progress.total_steps, 1))
+    filled = int(width * progress.fraction)
+    eta = f"{progress.eta:5.1f}s" if progress.eta_known else "    ? "
     return (f"\r[{'#' * filled}{'.' * (width - filled)}] phase {progress.phase}/{progress.phases} "
-            f"step {progress.step}/{progress.steps}  {progress.elapsed:5.1f}s  ETA {progress.eta:5.1f}s ")
+            f"step {progress.step}/{progress.steps}  {progress.elapsed:5.1f}s  ETA {eta} ")
 
 
 def _load_inputs(args):
@@ -147,11 +152,11 @@ def run_render(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in CLI_WORDS:
         from doodlepaint.ui.app import main as app_main
-        return app_main([])
+        return app_main(["doodlepaint", *argv])       # a file to open, or the app's own options
+    args = build_parser().parse_args(argv)
     from doodlepaint.engine import DoodleError
 
     def show_warning(message, category, filename, lineno, file=None, line=None):

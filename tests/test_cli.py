@@ -98,3 +98,12 @@ def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
     assert exit_info.value.code == 0 and __version__ in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], ["painting.jpg"], ["scene.doodlepaint", "--render-on-start"]])
+def test_without_a_subcommand_the_app_starts_with_the_arguments(monkeypatch, argv):
+    import doodlepaint.ui.app
+    started = []
+    monkeypatch.setattr(doodlepaint.ui.app, "main", lambda app_argv: started.append(app_argv) or 0)
+    assert main(argv) == 0
+    assert started == [["doodlepaint", *argv]]
