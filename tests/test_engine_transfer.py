@@ -29,6 +29,13 @@ def tiny_encoder_everywhere(monkeypatch):
 
 # --- progress ------------------------------------------------------------------------------------
 
+def test_patch_matching_makes_large_phases_weigh_more_than_their_pixels():
+    small, large = (transfer.PhasePlan(w, h, w, h, 10) for w, h in ((256, 192), (1024, 768)))
+    pixel_ratio = (1024 * 768) / (256 * 192)
+    assert transfer.phase_work(large, "gram") / transfer.phase_work(small, "gram") == pixel_ratio
+    assert transfer.phase_work(large, "patch") / transfer.phase_work(small, "patch") > 2 * pixel_ratio
+
+
 @pytest.mark.parametrize("method", ["patch", "gram"])
 def test_progress_fields(method):
     request = tiny_request(96, 64, method=method, **FAST)
@@ -50,6 +57,10 @@ def test_progress_fields(method):
     elapsed = [p.elapsed for p in items]
     assert elapsed == sorted(elapsed)
     assert all(p.eta >= 0 for p in items) and items[-1].eta == 0.0
+    fractions = [p.fraction for p in items]
+    assert fractions == sorted(fractions) and 0 < fractions[0] and fractions[-1] == 1.0
+    # the finer phase weighs more than its share of steps: phase one is 8 of 12 steps but a third of the work
+    assert phase_one[-1].fraction < phase_one[-1].total_step / 12
     assert [len(p.phase_seconds) for p in items] == [0] * (len(phase_one) - 1) + [1] * len(phase_two) + [2]
     assert all(p.peak_memory == 0 for p in items)            # CPU
     evaluations = [p.evaluations for p in items]

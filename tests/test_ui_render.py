@@ -72,6 +72,16 @@ def test_an_engine_notice_shows_in_the_status_bar(window):
     assert window.statusBar().currentMessage() == notice
 
 
+def test_progress_shows_the_share_of_work_and_an_eta_once_it_means_something(window):
+    early = Progress(1, 3, 2, 64, 2, 160, 0.0, 0.5, 300.0, fraction=0.02)
+    window.render.on_progress(window.render.job, early)
+    assert "estimating" in window.progress_label.text() and window.progress_bar.value() == 20
+    later = Progress(3, 3, 8, 32, 136, 160, 0.0, 30.0, 42.4, fraction=0.5)
+    window.render.on_progress(window.render.job, later)
+    assert window.progress_label.text() == "Phase 3/3 · step 8/32 · about 42 s left"
+    assert window.progress_bar.value() == 500
+
+
 def test_live_mode_renders_after_a_setting_changes(window, qtbot):
     window.live_box.setChecked(True)
     assert window.live_action.isChecked()

@@ -95,3 +95,9 @@ class Progress:
     phase_seconds: tuple[float, ...] = ()
     peak_memory: int = 0          # bytes on the GPU (0 on the CPU)
     evaluations: int = 0          # loss-and-gradient evaluations so far (L-BFGS line searches add some)
+    fraction: float = 0.0         # share of the render's estimated work done, 0..1 (fine phases weigh more)
+
+    @property
+    def eta_known(self) -> bool:
+        """The ETA extrapolates from the work done; over the first tenth that is mostly set-up time."""
+        return self.fraction >= 0.1 or self.done

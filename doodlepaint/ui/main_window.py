@@ -490,8 +490,9 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(0)
 
     def show_progress(self, progress) -> None:
-        self.progress_bar.setValue(round(1000 * progress.total_step / max(progress.total_steps, 1)))
-        eta = f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done"
+        self.progress_bar.setValue(round(1000 * progress.fraction))
+        eta = ("estimating the time left" if not progress.eta_known else
+               f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
         self.progress_label.setText(f"Phase {progress.phase}/{progress.phases} · step {progress.step}/"
                                     f"{progress.steps} · {eta}")
         if progress.message:
