@@ -2,7 +2,7 @@ import numpy as np
 from PIL import Image
 
 from doodlepaint.engine import Progress
-from doodlepaint.ui.files import PARAMS_KEY
+from doodlepaint.engine.export import read_png_metadata
 
 from conftest import TinyEncoder
 
@@ -110,7 +110,9 @@ def test_export_writes_a_png_with_the_parameters(window, qtbot, tmp_path):
     window.export_png(str(path))
     image = Image.open(path)
     assert image.size == (32, 32)
-    assert '"gamma": 77.0' in image.text[PARAMS_KEY] and '"seed": 5' in image.text[PARAMS_KEY]
+    metadata = read_png_metadata(path)
+    assert metadata["params"]["gamma"] == 77.0 and metadata["params"]["seed"] == 5
+    assert metadata["labels"] == window.doc.names
     assert np.array_equal(np.asarray(image.convert("RGB")), window.doc.result)
 
 

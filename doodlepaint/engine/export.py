@@ -9,17 +9,19 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from doodlepaint import __version__
 from doodlepaint.engine.errors import DoodleError
 
 PARAMS_KEY = "doodlepaint"
 
 
-def save_png(path: str | Path, rgb: np.ndarray, metadata: dict) -> None:
+def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
     """Write to a temporary file beside `path`, then rename: a crash never leaves half a PNG."""
     path = Path(path)
     info = PngImagePlugin.PngInfo()
-    info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True))
-    info.add_text("Software", f"doodlepaint {metadata.get('doodlepaint', '')}".strip())
+    if metadata is not None:
+        info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True))
+    info.add_text("Software", f"doodlepaint {__version__}")
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         with os.fdopen(handle, "wb") as file:

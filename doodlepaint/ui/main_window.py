@@ -25,8 +25,8 @@ from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.ui.files import (IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, export_render, save_png,
-                                  with_suffix)
+from doodlepaint.engine.export import save_png
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, export_render, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
@@ -604,7 +604,7 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(self, "Save label map", self._last_folder(), PNG_FILTER)
         if path:
             with self.guard("Cannot save the label map"):
-                save_png(self.doc.colours(ids), with_suffix(path, ".png"))
+                save_png(with_suffix(path, ".png"), self.doc.colours(ids))
 
     def open_sample(self) -> None:
         if self.maybe_save():
@@ -652,7 +652,7 @@ class MainWindow(QMainWindow):
 
     def export_png(self, path: str) -> None:
         with self.guard("Cannot export"):
-            export_render(self.doc.result, self.doc.params, path)
+            export_render(self.doc.result, self.doc.params, self.doc.names, path)
             self.statusBar().showMessage(f"Exported {path}", 5000)
 
     # Drag and drop ------------------------------------------------------------------------------
