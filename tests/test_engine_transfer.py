@@ -1,6 +1,7 @@
 """The render generator (transfer.py) driven by a tiny seeded stand-in encoder: fast, no VGG."""
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -248,6 +249,19 @@ def test_phases_too_small_for_a_patch_are_skipped():
     assert widths(tiny_request(64, 64, phases=3)) == [32, 64]
     assert widths(tiny_request(64, 64, phases=3, patch_size=7)) == [64]
     assert widths(tiny_request(64, 64, phases=3, method="gram")) == [16, 32, 64]
+
+
+def test_the_painting_is_used_at_the_doodles_scale_up_to_twice_the_outputs_pixels():
+    doodle = tiny_request(128, 96)
+    same_size = transfer.plan_phases(doodle)[-1]
+    assert (same_size.style_width, same_size.style_height) == (128, 96)
+    half = transfer.plan_phases(dataclasses.replace(doodle, params=doodle.params.replace(size=64)))[-1]
+    assert (half.style_width, half.style_height) == (64, 48)
+    big_style = np.zeros((96 * 4, 128 * 4, 3), np.uint8)
+    big = dataclasses.replace(doodle, style=big_style, style_labels=np.zeros(big_style.shape[:2], np.int64))
+    capped = transfer.plan_phases(big)[-1]
+    assert capped.style_width * capped.style_height == pytest.approx(2 * 128 * 96, rel=0.02)
+    assert capped.style_width / capped.style_height == pytest.approx(4 / 3, rel=0.02)
 
 
 def test_images_too_small_for_any_phase_are_a_doodle_error():

@@ -28,6 +28,9 @@ GRAM_SCALE = 1e3      # puts the relative Gram error on the patch loss's scale, 
 NOISE_RANGE = (16.0, 240.0)
 RANGE_WEIGHT = 1e3    # pixels outside 0..255 cost this much per squared unit
 MATCH_PIXELS = 150_000  # fitted to CPU phase times of the 512 px sample render (8.8 / 37 / 128 s)
+# The painting is used at the doodle's scale, but with at most this many times the output's pixels: a big
+# painting beside a small doodle would cost quadratically more matching for texture finer than the canvas.
+MAX_STYLE_AREA = 2.0
 COLOUR_NOISE = 48.0   # amplitude of the noise over the label colours: enough to seed texture, little enough to vanish
 
 
@@ -69,6 +72,8 @@ def plan_phases(request: TransferRequest) -> list[PhasePlan]:
     params = request.params
     width, height = output_size(request)
     scale = width / request.target_labels.shape[1]
+    style_pixels = request.style.shape[0] * request.style.shape[1]
+    scale = min(scale, math.sqrt(MAX_STYLE_AREA * width * height / style_pixels))
     style_w, style_h = request.style.shape[1] * scale, request.style.shape[0] * scale
     smallest = minimum_side(params)
     if min(width, height, style_w, style_h) < smallest:
