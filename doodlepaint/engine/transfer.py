@@ -308,7 +308,8 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                 yield Progress(
                     phase=index + 1, phases=len(plans), step=done, steps=plan.iterations,
                     total_step=total_done, total_steps=total_steps, loss=loss, elapsed=now - started,
-                    eta=0.0 if last else eta, fraction=1.0 if last else fraction, frame=frame, done=last, message="; ".join(objective.retries()),
+                    eta=0.0 if last else eta, fraction=1.0 if last else fraction, frame=frame, done=last,
+                    message="; ".join(objective.retries()),
                     phase_seconds=tuple(phase_seconds), evaluations=evaluations,
                     peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
             with torch.no_grad():

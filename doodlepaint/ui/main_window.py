@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
+from doodlepaint.engine.export import save_png
 from doodlepaint.engine.images import load_rgb
 from doodlepaint.engine.labels import LabelMapError, sibling_style_map
 from doodlepaint.engine.sample import load_sample
@@ -25,7 +26,6 @@ from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.engine.export import save_png
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, export_render, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
