@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import torch
 
 from doodlepaint.engine import transfer
 from doodlepaint.engine.errors import Cancelled, DoodleError, LabelMapError
@@ -262,6 +263,17 @@ def test_the_painting_is_used_at_the_doodles_scale_up_to_twice_the_outputs_pixel
     capped = transfer.plan_phases(big)[-1]
     assert capped.style_width * capped.style_height == pytest.approx(2 * 128 * 96, rel=0.02)
     assert capped.style_width / capped.style_height == pytest.approx(4 / 3, rel=0.02)
+
+
+def test_the_patch_loss_holds_each_labels_colour_statistics_and_one_global_set_without_labels():
+    def objective(**params):
+        request = tiny_request(64, 64, **params)
+        return transfer._Objective(request, transfer.plan_phases(request)[-1], TinyEncoder(), "cpu")
+
+    assert objective().colour.labels_used.tolist() == [0, 1]
+    assert objective(gamma=0).colour.labels_used.tolist() == [0]
+    assert objective(method="gram").colour is None
+    assert float(objective()(torch.full((1, 3, 64, 64), 128.0))) > 0
 
 
 def test_images_too_small_for_any_phase_are_a_doodle_error():
