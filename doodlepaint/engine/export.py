@@ -1,6 +1,7 @@
 """Writing PNGs atomically, with the render's parameters in their text chunks."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -15,18 +16,31 @@ from doodlepaint.engine.errors import DoodleError
 PARAMS_KEY = "doodlepaint"
 
 
-def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash never leaves half a PNG."""
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
     path = Path(path)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
+    """A PNG written atomically, with `metadata` as JSON in its text chunk."""
     info = PngImagePlugin.PngInfo()
     if metadata is not None:
         info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True))
     info.add_text("Software", f"doodlepaint {__version__}")
+    encoded = io.BytesIO()
+    Image.fromarray(rgb).save(encoded, format="PNG", pnginfo=info)
     try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "wb") as file:
-            Image.fromarray(rgb).save(file, format="PNG", pnginfo=info)
-        os.replace(temporary, path)
+        write_atomically(path, encoded.getvalue())
     except OSError as error:
         raise DoodleError(f"cannot write {path}: {error.strerror or error}") from error
 

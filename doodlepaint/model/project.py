@@ -1,16 +1,14 @@
 """Project files: one zip holding the images and maps (.npy), label names and parameters (JSON).
 
 A project is versioned; an unreadable, damaged or newer file raises ProjectError with a message the
-app can show as is. Writes go to a temporary file beside the target, then os.replace, so a crash
-never leaves half a project behind.
+app can show as is. Writes go through engine.export.write_atomically (a temporary file, then a
+rename), so a crash never leaves half a project behind.
 """
 from __future__ import annotations
 
 import dataclasses
 import io
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import numpy as np
 
 from doodlepaint import __version__
 from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.export import write_atomically
 from doodlepaint.engine.params import TransferParams
 from doodlepaint.model.document import Document
 
@@ -29,20 +28,6 @@ ARRAYS = ("style", "style_ids", "target_ids", "palette", "content", "result")
 
 class ProjectError(DoodleError):
     """A project file cannot be opened."""
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def project_bytes(document: Document) -> bytes:
