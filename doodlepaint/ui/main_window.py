@@ -573,18 +573,19 @@ class MainWindow(QMainWindow):
     def open_doodle(self, path: str) -> None:
         with self.guard("Cannot open the doodle"):
             self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
-            self.doodle_undo.clear()
-            self.refresh_doodle()
-            self.doodle_view.fit()
-            self.document_edited()
+            self._doodle_replaced()
 
     def open_photo(self, path: str) -> None:
         with self.guard("Cannot open the photo"):
             self.doc.set_content(load_rgb(path, "photo"))
-            self.doodle_undo.clear()
-            self.refresh_doodle()
-            self.doodle_view.fit()
-            self.document_edited()
+            self._doodle_replaced()
+
+    def _doodle_replaced(self) -> None:
+        """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
+        self.doodle_undo.clear()
+        self.refresh_doodle()
+        self.doodle_view.fit()
+        self.document_edited()
 
     def remove_photo(self) -> None:
         if self.doc.content is not None:
@@ -680,9 +681,7 @@ class MainWindow(QMainWindow):
             except DoodleError as error:
                 QMessageBox.warning(self, "Cannot open the doodle", str(error))
             else:
-                self.doodle_undo.clear()
-                self.refresh_doodle()
-                self.document_edited()
+                self._doodle_replaced()
         elif target is self.style_view and Path(path).stem.endswith("_sem"):
             self.open_style_map(path)
         else:
