@@ -117,7 +117,7 @@ def run_render(args) -> int:
 
     from doodlepaint.engine import DoodleError, device_name, pick_device, run_transfer
     from doodlepaint.engine.vgg import get_encoder
-    from doodlepaint.engine.export import save_png
+    from doodlepaint.engine.export import save_render
 
     out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
     if out is None:
@@ -137,8 +137,8 @@ def run_render(args) -> int:
             print(_progress_line(progress), end="", file=sys.stderr, flush=True)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
+    save_render(out, last.frame, request.params, inputs=inputs)
     params = dataclasses.asdict(request.params)
-    save_png(out, last.frame, {"doodlepaint": __version__, "params": params, "inputs": inputs})
     total = time.perf_counter() - started
     report = {"version": __version__, "params": params, "inputs": inputs, "weights": args.weights, "device": str(device),
               "device_name": device_name(device), "size": [last.frame.shape[1], last.frame.shape[0]],

@@ -1,6 +1,7 @@
 """Writing PNGs atomically, with the render's parameters in their text chunks."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -12,6 +13,7 @@ from PIL import Image, PngImagePlugin
 
 from doodlepaint import __version__
 from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.params import TransferParams
 
 PARAMS_KEY = "doodlepaint"
 
@@ -43,6 +45,12 @@ def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) ->
         write_atomically(path, encoded.getvalue())
     except OSError as error:
         raise DoodleError(f"cannot write {path}: {error.strerror or error}") from error
+
+
+def save_render(path: str | Path, rgb: np.ndarray, params: TransferParams, **context) -> None:
+    """A render as PNG with the version, its parameters and `context` (inputs, label names) in its text
+    chunk, so the picture can be made again: one format for the command line and the app."""
+    save_png(path, rgb, {"doodlepaint": __version__, "params": dataclasses.asdict(params), **context})
 
 
 def read_png_metadata(path: str | Path) -> dict:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
-from doodlepaint.engine.export import save_png
+from doodlepaint.engine.export import save_png, save_render
 from doodlepaint.engine.images import load_rgb
 from doodlepaint.engine.labels import LabelMapError, sibling_style_map
 from doodlepaint.engine.sample import load_sample
@@ -26,7 +26,7 @@ from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, export_render, with_suffix
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
@@ -653,7 +653,7 @@ class MainWindow(QMainWindow):
 
     def export_png(self, path: str) -> None:
         with self.guard("Cannot export"):
-            export_render(self.doc.result, self.doc.params, self.doc.names, path)
+            save_render(path, self.doc.result, self.doc.params, labels=self.doc.names)
             self.statusBar().showMessage(f"Exported {path}", 5000)
 
     # Drag and drop ------------------------------------------------------------------------------
