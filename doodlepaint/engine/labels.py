@@ -98,13 +98,18 @@ def style_label_map(rgb: np.ndarray) -> LabelMap:
     return LabelMap(snap_to(rgb, palette), palette)
 
 
+def nearest_labels(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each colour: the index of the nearest palette colour and its RGB distance."""
+    distance = np.sqrt(((colours[:, None, :].astype(np.float64) - palette[None].astype(np.float64)) ** 2).sum(-1))
+    return distance.argmin(1), distance.min(1)
+
+
 def target_label_ids(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     """Snap a doodle to the style palette; a colour the style map lacks is an error saying where it is."""
     own = dominant_colours(rgb)
-    distance = np.sqrt(((own[:, None, :].astype(np.float64) - palette[None]) ** 2).sum(-1))
-    used = distance.argmin(1)
-    for colour, nearest, row in zip(own, used, distance):
-        if row[nearest] > MATCH_DISTANCE:
+    used, distance = nearest_labels(own, palette)
+    for colour, far in zip(own, distance):
+        if far > MATCH_DISTANCE:
             ys, xs = np.nonzero(np.all(rgb == colour, axis=-1))
             raise LabelMapError(
                 f"the doodle uses colour {hex_colour(colour)} (around x={int(xs.mean())}, y={int(ys.mean())}, "

@@ -12,7 +12,7 @@ import numpy as np
 
 from doodlepaint.engine.images import resize_nearest
 from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, fit_map_to_image, hex_colour,
-                                       style_label_map, target_label_ids)
+                                       nearest_labels, style_label_map, target_label_ids)
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
 from doodlepaint.model.suggest import suggest_labels
@@ -26,12 +26,6 @@ NEW_LABEL_COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#91
 def rgb_from_hex(text: str) -> np.ndarray:
     text = text.lstrip("#")
     return np.array([int(text[i:i + 2], 16) for i in (0, 2, 4)], np.uint8)
-
-
-def _nearest_labels(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each colour: the index of the nearest palette colour and its distance."""
-    distance = np.sqrt(((colours[:, None, :].astype(np.float64) - palette[None].astype(np.float64)) ** 2).sum(-1))
-    return distance.argmin(1), distance.min(1)
 
 
 @dataclass(eq=False)
@@ -49,7 +43,7 @@ class Document:
     def from_sample(cls, scene: SampleScene) -> "Document":
         style_map = style_label_map(scene.style_map)
         named = np.stack([rgb_from_hex(c) for c in scene.names.values()])
-        nearest, _ = _nearest_labels(style_map.palette, named)
+        nearest, _ = nearest_labels(style_map.palette, named)
         names = [list(scene.names)[i] for i in nearest]
         target = target_label_ids(scene.doodle, style_map.palette)
         return cls(scene.style, style_map.ids, target, style_map.palette, names)
@@ -103,10 +97,10 @@ class Document:
             self.names = [f"region {i + 1}" for i in range(len(self.palette))]
             return
         new = style_label_map(fit_map_to_image(map_rgb, rgb.shape[:2], "the style map"))
-        nearest, distance = _nearest_labels(new.palette, self.palette)
+        nearest, distance = nearest_labels(new.palette, self.palette)
         names = [self.names[n] if d <= MATCH_DISTANCE else f"label {i + 1}"
                  for i, (n, d) in enumerate(zip(nearest, distance))]
-        back, back_distance = _nearest_labels(self.palette, new.palette)
+        back, back_distance = nearest_labels(self.palette, new.palette)
         remap = np.where(back_distance <= MATCH_DISTANCE, back, 0)
         self.target_ids = remap[self.target_ids]
         self.style_ids, self.palette, self.names = new.ids, new.palette, names
