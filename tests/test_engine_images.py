@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from doodlepaint.engine.errors import DoodleError, ImageError
-from doodlepaint.engine.images import load_rgb, resize_nearest, resize_rgb
+from doodlepaint.engine.images import load_rgb, resize_nearest
 
 
 def _png_bytes(size=(64, 48)) -> bytes:
@@ -82,9 +82,3 @@ def test_resize_nearest_makes_no_new_values():
     big = resize_nearest(ids, 8, 6)
     assert big.shape == (6, 8) and set(np.unique(big)) <= set(range(12))
     assert resize_nearest(ids, 4, 3) is ids
-
-
-def test_resize_rgb():
-    rgb = np.zeros((10, 20, 3), np.uint8)
-    assert resize_rgb(rgb, 20, 10) is rgb
-    assert resize_rgb(rgb, 7, 5).shape == (5, 7, 3)

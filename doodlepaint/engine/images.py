@@ -35,12 +35,6 @@ def load_rgb(path: str | Path, what: str = "image") -> np.ndarray:
     return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
 
 
-def resize_rgb(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
-    if rgb.shape[1] == width and rgb.shape[0] == height:
-        return rgb
-    return np.asarray(Image.fromarray(rgb).resize((width, height), Image.LANCZOS), dtype=np.uint8)
-
-
 def resize_nearest(array: np.ndarray, width: int, height: int) -> np.ndarray:
     """Nearest-neighbour resize of a label-id or label-colour array (no new values)."""
     if array.shape[1] == width and array.shape[0] == height:

@@ -120,6 +120,3 @@ class Document:
         self.content = rgb
         if rgb is not None and self.target_ids.shape != rgb.shape[:2]:
             self.target_ids = resize_nearest(self.target_ids, rgb.shape[1], rgb.shape[0])
-
-    def clear_target(self, label: int = 0) -> None:
-        self.target_ids = np.full_like(self.target_ids, label)
