@@ -67,6 +67,8 @@ def test_progress_fields(method):
     assert all(p.peak_memory == 0 for p in items)            # CPU
     evaluations = [p.evaluations for p in items]
     assert evaluations == sorted(evaluations) and all(e >= p.total_step for e, p in zip(evaluations, items))
+    frames = [p.frame for p in items]
+    assert not any(np.shares_memory(a, b) for a, b in zip(frames, frames[1:]))   # each the caller's own
     for p in items:
         assert p.frame is not None
         assert p.frame.dtype == np.uint8 and p.frame.flags.c_contiguous

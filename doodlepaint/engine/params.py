@@ -78,7 +78,8 @@ class TransferRequest:
 
 @dataclass(frozen=True, eq=False)
 class Progress:
-    """One optimiser step. `frame` (uint8 RGB, the current phase's size) comes at the caller's rate."""
+    """One optimiser step. `frame` (uint8 RGB, the current phase's size, a new C-contiguous array the
+    caller owns: safe to hand to another thread) comes at the caller's rate."""
 
     phase: int                    # 1-based
     phases: int

@@ -134,6 +134,7 @@ def _pool_to(masks: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
 
 
 def _frame(x: torch.Tensor) -> np.ndarray:
+    # clamp makes a new tensor, so the array never aliases the image being optimised
     return x.detach()[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 

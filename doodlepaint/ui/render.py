@@ -7,8 +7,6 @@ Frames cross threads as uint8 numpy copies; QImages are made by the receiver on 
 """
 from __future__ import annotations
 
-import dataclasses
-
 from PySide6.QtCore import QObject, QThread, Signal
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_transfer
@@ -17,7 +15,7 @@ PREVIEW_INTERVAL = 0.25   # seconds between preview frames
 
 
 class RenderWorker(QThread):
-    progressed = Signal(int, object)     # job id, Progress with its own frame copy
+    progressed = Signal(int, object)     # job id, Progress
     failed = Signal(int, str)            # job id, message
 
     def __init__(self, job: int, request: TransferRequest, device, encoder=None, parent=None):
@@ -28,9 +26,7 @@ class RenderWorker(QThread):
         try:
             for progress in run_transfer(self.request, self.isInterruptionRequested, self.device,
                                          PREVIEW_INTERVAL, encoder=self.encoder):
-                if progress.frame is not None:
-                    progress = dataclasses.replace(progress, frame=progress.frame.copy(order="C"))
-                self.progressed.emit(self.job, progress)
+                self.progressed.emit(self.job, progress)      # its frame is already a copy of its own
         except DoodleError as error:
             self.failed.emit(self.job, str(error))
         except Exception as error:  # noqa: BLE001 - any engine failure must reach the user, not kill the thread
