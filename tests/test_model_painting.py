@@ -17,6 +17,15 @@ def test_a_one_pixel_dot_paints_the_pixel_under_the_pointer():
     assert ids.sum() == 1 and ids[7, 4] == 1
 
 
+def test_a_segment_reports_the_rectangle_it_changed():
+    ids = np.zeros((40, 100), np.int64)
+    top, left, bottom, right = paint_segment(ids, (10, 10), (30, 20), size=6, label=2)
+    rows, cols = np.nonzero(ids)
+    assert top <= rows.min() and rows.max() < bottom and left <= cols.min() and cols.max() < right
+    assert (bottom - top, right - left) <= (20 + 8, 30 + 8)                  # the segment's box plus the brush
+    assert paint_segment(ids, (-20, -20), (-15, -15), size=4, label=1) is None
+
+
 def test_a_stroke_off_the_canvas_is_clipped():
     ids = np.zeros((10, 10), np.int64)
     paint_segment(ids, (-20, -20), (-15, -15), size=4, label=1)

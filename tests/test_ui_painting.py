@@ -12,6 +12,31 @@ def at(view, x, y) -> QPoint:
     return point.toPoint()
 
 
+def _overlay_rgb(view) -> np.ndarray:
+    image = view.overlay
+    return np.array([[image.pixelColor(x, y).getRgb()[:3] for x in range(image.width())]
+                     for y in range(image.height())], np.uint8)
+
+
+def test_the_overlay_follows_the_brush_during_a_stroke(window, qtbot):
+    view, painter = window.doodle_view, window.doodle_painter
+    full_redraws, dabs = [], []
+    painter.changed.connect(lambda: full_redraws.append(1))
+    painter.painted.connect(lambda *rectangle: dabs.append(rectangle))
+    window.select_label(1)
+    window.set_brush_size(3)
+    untouched = view.overlay.pixelColor(2, 12)
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 4))
+    qtbot.mouseMove(view, at(view, 6, 4))
+    # before the release only the dabs' rectangles were redrawn, and the overlay shows the new label
+    assert dabs and not full_redraws
+    assert np.array_equal(_overlay_rgb(view), window.doc.colours(window.doc.target_ids))
+    assert view.overlay.pixelColor(4, 4).getRgb()[:3] == tuple(window.doc.palette[1])
+    assert view.overlay.pixelColor(2, 12) == untouched != view.overlay.pixelColor(4, 4)
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=at(view, 6, 4))
+    assert full_redraws
+
+
 def test_a_mouse_stroke_paints_the_map_and_one_undo_restores_it(window, qtbot):
     view, ids = window.doodle_view, window.doc.target_ids
     before = ids.copy()

@@ -17,15 +17,18 @@ def _centre(point: tuple[float, float]) -> tuple[float, float]:
 
 
 def paint_segment(ids: np.ndarray, start: tuple[float, float], end: tuple[float, float],
-                  size: float, label: int) -> None:
-    """Paint a round brush of diameter `size` pixels from `start` to `end` (x, y), in place."""
+                  size: float, label: int) -> tuple[int, int, int, int] | None:
+    """Paint a round brush of diameter `size` pixels from `start` to `end` (x, y), in place.
+
+    Returns the rectangle (top, left, bottom, right) that holds every changed pixel, or None when the
+    segment lies off the map, so a view can redraw just that part."""
     (x0, y0), (x1, y1) = _centre(start), _centre(end)
     radius = max(size, 1.0) / 2.0
     height, width = ids.shape
     left, right = int(max(0, np.floor(min(x0, x1) - radius))), int(min(width, np.ceil(max(x0, x1) + radius)))
     top, bottom = int(max(0, np.floor(min(y0, y1) - radius))), int(min(height, np.ceil(max(y0, y1) + radius)))
     if left >= right or top >= bottom:
-        return
+        return None
     ys, xs = np.mgrid[top:bottom, left:right]
     px, py = xs + 0.5 - x0, ys + 0.5 - y0
     dx, dy = x1 - x0, y1 - y0
@@ -33,6 +36,7 @@ def paint_segment(ids: np.ndarray, start: tuple[float, float], end: tuple[float,
     t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0
     inside = (px - t * dx) ** 2 + (py - t * dy) ** 2 <= radius * radius
     ids[top:bottom, left:right][inside] = label
+    return top, left, bottom, right
 
 
 def flood_fill(ids: np.ndarray, point: tuple[float, float], label: int) -> None:

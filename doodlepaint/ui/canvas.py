@@ -60,6 +60,16 @@ class CanvasView(QWidget):
         self.overlay = overlay
         self.update()
 
+    def update_overlay_region(self, part: QImage, left: int, top: int) -> None:
+        """Copy `part` into the overlay at (left, top): a brush dab costs its rectangle, not the map."""
+        if self.overlay is None:
+            return
+        painter = QPainter(self.overlay)
+        painter.setCompositionMode(QPainter.CompositionMode.CompositionMode_Source)
+        painter.drawImage(left, top, part)
+        painter.end()
+        self.update()
+
     def set_overlay_opacity(self, opacity: float) -> None:
         self.overlay_opacity = opacity
         self.update()

@@ -91,6 +91,10 @@ class MainWindow(QMainWindow):
                                               self.doodle_undo)
         self.style_painter.changed.connect(self.refresh_style_overlay)
         self.doodle_painter.changed.connect(self.refresh_doodle_overlay)
+        self.style_painter.painted.connect(
+            lambda *rectangle: self._refresh_overlay_region(self.style_view, self.doc.style_ids, *rectangle))
+        self.doodle_painter.painted.connect(
+            lambda *rectangle: self._refresh_overlay_region(self.doodle_view, self.doc.target_ids, *rectangle))
         for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
                             (self.result_view, None)):
             view.activated.connect(lambda v=view, s=stack: self._activate(v, s))
@@ -327,6 +331,10 @@ class MainWindow(QMainWindow):
 
     def refresh_doodle_overlay(self) -> None:
         self.doodle_view.set_overlay(self._overlay(self.doc.target_ids))
+
+    def _refresh_overlay_region(self, view: CanvasView, ids: np.ndarray, top: int, left: int, bottom: int,
+                                right: int) -> None:
+        view.update_overlay_region(self._overlay(ids[top:bottom, left:right]), left, top)
 
     def refresh_doodle(self) -> None:
         content = None if self.doc.content is None else qimage_from_rgb(self.doc.content)

@@ -45,7 +45,8 @@ class EditCommand(QUndoCommand):
 class PaintController(QObject):
     """Turns a canvas's pointer events into edits of one label map, pushed on that map's undo stack."""
 
-    changed = Signal()          # pixels changed: redraw
+    changed = Signal()          # pixels anywhere may have changed (fill, undo, redo): redraw the map
+    painted = Signal(int, int, int, int)   # a brush dab changed pixels in (top, left, bottom, right) only
     edited = Signal()           # a stroke, fill, undo or redo is finished: the document is modified
     picked = Signal(int)        # the eyedropper chose a label
 
@@ -79,17 +80,17 @@ class PaintController(QObject):
             self._finish("Fill")
             return
         line = bool(modifiers & Qt.KeyboardModifier.ShiftModifier) and self.last is not None
-        paint_segment(ids, self.last if line else point, point, self.tools.size, self.label)
-        self.last = point
-        self.changed.emit()
+        self._paint(self.last if line else point, point)
 
     def drag(self, position: QPointF) -> None:
-        if self.stroke is None:
-            return
-        point = (position.x(), position.y())
-        paint_segment(self.get_ids(), self.last, point, self.tools.size, self.label)
-        self.last = point
-        self.changed.emit()
+        if self.stroke is not None:
+            self._paint(self.last, (position.x(), position.y()))
+
+    def _paint(self, start: tuple[float, float], end: tuple[float, float]) -> None:
+        rectangle = paint_segment(self.get_ids(), start, end, self.tools.size, self.label)
+        self.last = end
+        if rectangle is not None:
+            self.painted.emit(*rectangle)
 
     def release(self, position: QPointF) -> None:
         if self.stroke is not None:
