@@ -33,7 +33,7 @@ TIPS = {
     "iterations": "Steps per phase: more steps make a more finished painting and take longer.",
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
     "method": "Patches copies actual brush marks region by region (best). Gram matches the overall "
-              "colours and textures per region (faster, looser).",
+              "colours and textures per region (looser, and slower on the CPU).",
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
 }
 
