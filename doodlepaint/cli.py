@@ -126,6 +126,8 @@ def run_render(args) -> int:
         raise DoodleError(f"{out} already exists: choose another --out or add --force")
     if out.suffix.lower() != ".png":
         raise DoodleError(f"--out must be a .png file, not {out.name}")
+    if not out.absolute().parent.is_dir():      # say so now, not after minutes of rendering
+        raise DoodleError(f"cannot write {out}: the folder {out.absolute().parent} does not exist")
     request, inputs = _load_inputs(args)
     device = pick_device(args.device)
     started = time.perf_counter()

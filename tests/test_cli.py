@@ -56,6 +56,14 @@ def test_existing_output_is_not_overwritten_without_force(scene, capsys):
     assert render(scene, "--force") == 0
 
 
+def test_an_output_folder_that_does_not_exist_fails_before_rendering(scene, capsys, monkeypatch):
+    import doodlepaint.engine
+    monkeypatch.setattr(doodlepaint.engine, "run_transfer", lambda *a, **k: pytest.fail("rendered anyway"))
+    assert main(["render", "--style", str(scene / "style.png"), "--target-map", str(scene / "doodle.png"),
+                 "--out", str(scene / "missing" / "out.png"), *TINY]) == 2
+    assert "does not exist" in one_line_error(capsys)
+
+
 def test_missing_style_file(scene, capsys):
     (scene / "style.png").unlink()
     assert render(scene) == 2
