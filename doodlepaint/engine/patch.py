@@ -66,6 +66,13 @@ class PatchStyle:
                 torch.cuda.empty_cache()
                 self.retries.append(f"out of GPU memory: retrying the patch match in chunks of {self.chunk}")
 
+    @torch.no_grad()
+    def swap(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Chen & Schmidt's style swap: every patch of `features` replaced by its best style patch, the
+        overlaps averaged. Same shape as `features`."""
+        field = _MatchedField.build(self.targets, self.match(features, labels), tuple(features.shape[-2:]), self.k)
+        return field.folded / field.cover
+
     def loss(self, features: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """mean over patches i of |P_i f - t_i|^2, computed on the feature map, not on the patch matrix.
 

@@ -1,0 +1,138 @@
+"""Decoders that turn VGG19 features back into pixels, and the weights shipped for them.
+
+A decoder mirrors the encoder from one layer down (as in Li et al.'s WCT and Huang & Belongie's AdaIN):
+3x3 convolutions with reflection padding, ReLU, nearest upsampling where VGG pools. `width` thins every
+hidden layer (a CPU-trained decoder is half width); the input channels are VGG's and the output RGB.
+The weights are trained here (`python -m doodlepaint.train.decoder`) and shipped in half precision
+under resources/weights with a JSON record of how they were trained.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import io
+import json
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.vgg import CHANNELS
+
+# Per layer, the decoder's stages from the deepest up: (channels of each conv, upsample after the stage).
+# relu4_1 -> the AdaIN decoder; relu3_1 -> the WCT/Chen & Schmidt decoder (its last three stages).
+STAGES = {
+    "relu4_1": ((256,), (256, 256, 256, 128), (128, 64), (64,)),
+    "relu3_1": ((128,), (128, 64), (64,)),
+    "relu5_1": ((512,), (512, 512, 512, 256), (256, 256, 256, 128), (128, 64), (64,)),
+}
+
+
+class Decoder(nn.Module):
+    """VGG features at `layer` (B, C, H, W) -> RGB 0..255 (B, 3, H*f, W*f), f the layer's downsampling."""
+
+    def __init__(self, layer: str = "relu3_1", width: float = 1.0):
+        super().__init__()
+        if layer not in STAGES:
+            raise DoodleError(f"no decoder for layer {layer!r}: use one of {', '.join(STAGES)}")
+        self.layer, self.width = layer, width
+        # Features are scaled to unit spread before the first conv; set from data when training starts.
+        self.register_buffer("input_scale", torch.ones(()))
+        layers: list[nn.Module] = []
+        channels = CHANNELS[int(layer[4])]
+        stages = STAGES[layer]
+        for index, stage in enumerate(stages):
+            for out in stage:
+                out = max(8, round(out * width))
+                layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, out, 3), nn.ReLU(inplace=True)]
+                channels = out
+            if index < len(stages) - 1:
+                layers.append(nn.Upsample(scale_factor=2, mode="nearest"))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, 3, 3)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return 255.0 * (self.net(features / self.input_scale) + 0.5)
+
+    @property
+    def factor(self) -> int:
+        return 2 ** (len(STAGES[self.layer]) - 1)
+
+
+def weights_file(layer: str) -> str:
+    return f"decoder_{layer}.pt"
+
+
+def save_weights(decoder: Decoder, path, record: dict) -> bytes:
+    """The decoder's weights in half precision with its training record, as bytes for an atomic write."""
+    state = {name: tensor.half() if tensor.is_floating_point() else tensor
+             for name, tensor in decoder.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save({"layer": decoder.layer, "width": decoder.width, "state": state,
+                "record": json.dumps(record)}, buffer)
+    return buffer.getvalue()
+
+
+def decoder_from_bytes(data: bytes, where: str) -> Decoder:
+    """A decoder from saved weights; anything unreadable or mismatched is a DoodleError naming `where`."""
+    try:
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        decoder = Decoder(saved["layer"], float(saved["width"]))
+        decoder.load_state_dict({name: tensor.float() for name, tensor in saved["state"].items()})
+    except DoodleError:
+        raise
+    except Exception as error:  # pickle, zip and key errors alike: the file is damaged or not ours
+        raise DoodleError(f"the decoder weights {where} are damaged or of another version ({error.__class__.__name__}): "
+                          "reinstall doodlepaint, or use the Draft/Normal presets, which need no decoder") from error
+    decoder.requires_grad_(False)
+    return decoder.eval()
+
+
+def shipped_record(layer: str) -> dict:
+    """How the shipped decoder for `layer` was trained (command, data, steps, losses)."""
+    saved = torch.load(io.BytesIO(_shipped_bytes(layer)), map_location="cpu", weights_only=True)
+    return json.loads(saved["record"])
+
+
+def _shipped_bytes(layer: str) -> bytes:
+    resource = importlib.resources.files("doodlepaint") / "resources" / "weights" / weights_file(layer)
+    try:
+        return resource.read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError) as error:
+        raise DoodleError(f"the instant-preview decoder for {layer} is not installed ({weights_file(layer)}): "
+                          "reinstall doodlepaint, or use the Draft/Normal presets, which need no decoder") from error
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_decoder(layer: str, device: str) -> Decoder:
+    return decoder_from_bytes(_shipped_bytes(layer), f"for {layer}").to(device)
+
+
+def get_decoder(layer: str, device: torch.device | str = "cpu") -> Decoder:
+    """The shipped decoder for `layer` on `device`, loaded once per process."""
+    return _cached_decoder(layer, str(torch.device(device)))
+
+
+def reconstruction_loss(decoder: Decoder, encoder, features: torch.Tensor, images: torch.Tensor | None,
+                        feature_layers: tuple[str, ...]) -> tuple[torch.Tensor, dict[str, float]]:
+    """Pixel L1 (when the true images are known) + relative feature MSE at `feature_layers`.
+
+    For swapped features there is no true image: only the decoder's own layer is compared, as in Chen &
+    Schmidt's inverse network."""
+    decoded = decoder(features)
+    layers = feature_layers if images is not None else (decoder.layer,)
+    decoded_features = encoder(decoded, layers)
+    with torch.no_grad():
+        targets = encoder(images, layers) if images is not None else {decoder.layer: features}
+    parts = {}
+    loss = decoded.new_zeros(())
+    for layer in layers:
+        term = F.mse_loss(decoded_features[layer], targets[layer]) / targets[layer].pow(2).mean().clamp_min(1e-6)
+        parts[f"feature_{layer}"] = float(term.detach())
+        loss = loss + term
+    if images is not None:
+        pixel = F.l1_loss(decoded, images) / 255.0
+        parts["pixel"] = float(pixel.detach())
+        loss = loss + pixel
+    return loss, parts
