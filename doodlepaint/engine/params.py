@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("patch", "gram")
+METHODS = ("patch", "gram", "swap")
 PATCH_SIZES = (3, 5, 7)
-INITS = ("auto", "noise", "colours", "content", "image")
+INITS = ("auto", "noise", "colours", "content", "image", "instant")
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class TransferParams:
     smoothness: float = 1.0
     init: str = "auto"           # auto: the content image if there is one, else colours
                                  # colours: each label painted in its style colour, plus noise
+                                 # instant: the instant (patch-swap) picture, refined by the optimisation
     match_every: int = 4         # re-match patches every N steps (matching every step is the reference)
     style_stride: int = 1        # stride of the style patches (2 = four times fewer, faster)
 
@@ -57,10 +58,23 @@ class TransferParams:
 
 
 PRESETS: dict[str, TransferParams] = {
+    "Instant": TransferParams(method="swap"),
     "Draft": TransferParams(iterations=6, match_every=6),
     "Normal": TransferParams(),
     "High": TransferParams(iterations=100, match_every=2),
 }
+
+
+def refinement(params: TransferParams) -> TransferParams:
+    """The optimisation that refines an instant picture: it starts from that picture at half size, so the
+    coarsest phases (which find the layout the instant picture already has) are left out."""
+    method = params.method if params.method in ("patch", "gram") else "patch"
+    return params.replace(method=method, init="instant", phases=min(params.phases, REFINE_PHASES),
+                          iterations=max(1, round(params.iterations * REFINE_ITERATIONS)))
+
+
+REFINE_PHASES = 2
+REFINE_ITERATIONS = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -97,6 +111,7 @@ class Progress:
     peak_memory: int = 0          # bytes on the GPU (0 on the CPU)
     evaluations: int = 0          # loss-and-gradient evaluations so far (L-BFGS line searches add some)
     fraction: float = 0.0         # share of the render's estimated work done, 0..1 (fine phases weigh more)
+    stage: str = "optimising"     # "instant": the feed-forward picture; "optimising": an optimiser round
 
     @property
     def eta_known(self) -> bool:

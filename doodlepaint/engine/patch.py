@@ -28,8 +28,21 @@ def semantic_weight(gamma: float) -> float:
     return gamma / GAMMA_PER_WEIGHT
 
 
-def match_keys(features: torch.Tensor, labels: torch.Tensor, k: int, gamma: float, stride: int = 1):
-    """Unit-norm feature part concatenated with sqrt(w) * unit-norm label part, one row per patch."""
+def principal_directions(features: torch.Tensor, count: int) -> torch.Tensor:
+    """(count, C): the directions that carry most of the features' energy (uncentred PCA), for matching
+    in fewer channels."""
+    flat = features[0].flatten(1)
+    second_moment = flat @ flat.t() / flat.shape[1]
+    _, vectors = torch.linalg.eigh(second_moment.double())
+    return vectors[:, -count:].t().to(features.dtype).contiguous()
+
+
+def match_keys(features: torch.Tensor, labels: torch.Tensor, k: int, gamma: float, stride: int = 1,
+               projection: torch.Tensor | None = None):
+    """Unit-norm feature part concatenated with sqrt(w) * unit-norm label part, one row per patch; with a
+    projection, the feature part is matched in its principal directions only."""
+    if projection is not None:
+        features = F.conv2d(features, projection[:, :, None, None])
     f = F.normalize(patches(features, k, stride), dim=1, eps=EPS)
     if gamma <= 0:
         return f
@@ -41,10 +54,12 @@ class PatchStyle:
     """One layer's style patches, built once per phase; matches output patches against them."""
 
     def __init__(self, features: torch.Tensor, labels: torch.Tensor, k: int, gamma: float, stride: int = 1,
-                 chunk: int = 4096, match_dtype: torch.dtype | None = None):
+                 chunk: int = 4096, match_dtype: torch.dtype | None = None, key_channels: int | None = None):
         self.k, self.gamma, self.chunk = k, gamma, chunk
         self.targets = patches(features, k, stride).contiguous()           # feature patches to copy
-        keys = match_keys(features, labels, k, gamma, stride)
+        self.projection = (principal_directions(features, key_channels)
+                           if key_channels is not None and key_channels < features.shape[1] else None)
+        keys = match_keys(features, labels, k, gamma, stride, self.projection)
         self.match_dtype = match_dtype or keys.dtype
         self.keys_t = keys.to(self.match_dtype).t().contiguous()            # (D, N)
         self.retries: list[str] = []
@@ -53,7 +68,7 @@ class PatchStyle:
     @torch.no_grad()
     def match(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Index of the best style patch for every output patch, (L,) int64."""
-        queries = match_keys(features, labels, self.k, self.gamma).to(self.match_dtype)
+        queries = match_keys(features, labels, self.k, self.gamma, projection=self.projection).to(self.match_dtype)
         while True:
             try:
                 return torch.cat([(block @ self.keys_t).argmax(1) for block in queries.split(self.chunk)])

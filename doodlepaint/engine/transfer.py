@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import importlib
 import math
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.errors import Cancelled, DoodleError, GPUMemoryError, LabelMapError
 from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
 from doodlepaint.engine.labels import check_shared_labels
@@ -69,8 +71,8 @@ def output_size(request: TransferRequest) -> tuple[int, int]:
 
 
 def minimum_side(params) -> int:
-    """The smallest image side whose deepest style layer (1/8 or 1/16 scale) still holds a patch."""
-    return 8 * (params.patch_size + 1) if params.method == "patch" else 16
+    """The smallest image side whose deepest style layer (1/8, 1/4 or 1/16 scale) still holds a patch."""
+    return {"patch": 8, "swap": 4}.get(params.method, 0) * (params.patch_size + 1) or 16
 
 
 def plan_phases(request: TransferRequest) -> list[PhasePlan]:
@@ -112,6 +114,8 @@ def validate(request: TransferRequest) -> None:
         raise DoodleError("init 'content' needs a content image")
     if request.params.init == "image" and request.init_image is None:
         raise DoodleError("init 'image' needs an initial image")
+    if request.params.init == "instant" and request.params.method not in ("patch", "gram"):
+        raise DoodleError(f"init 'instant' refines with an optimisation method (patch or gram), not {request.params.method}")
 
 
 def _image_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Tensor:
@@ -144,8 +148,12 @@ def _smoothness(x: torch.Tensor) -> torch.Tensor:
     return ((dx ** 2 + dy ** 2 + 1e-8) ** 1.25).mean()
 
 
-def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generator, device) -> torch.Tensor:
+def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generator, device,
+             noise: float = COLOUR_NOISE, instant: torch.Tensor | None = None) -> torch.Tensor:
     init = request.params.init
+    if init == "instant":
+        return F.interpolate(instant, size=(plan.height, plan.width), mode="bilinear", antialias=True,
+                             align_corners=False).clamp(0, 255)
     if init == "auto":
         # With gamma 0 the labels are off, so they do not colour the seed either.
         init = "content" if request.content is not None else "colours" if request.params.gamma > 0 else "noise"
@@ -153,12 +161,12 @@ def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generat
         return _image_tensor(request.content, plan.width, plan.height, device)
     if init == "image":
         return _image_tensor(request.init_image, plan.width, plan.height, device)
-    noise = torch.rand(1, 3, plan.height, plan.width, generator=generator)
+    uniform = torch.rand(1, 3, plan.height, plan.width, generator=generator)
     if init == "noise":
-        return (NOISE_RANGE[0] + noise * (NOISE_RANGE[1] - NOISE_RANGE[0])).to(device)
+        return (NOISE_RANGE[0] + uniform * (NOISE_RANGE[1] - NOISE_RANGE[0])).to(device)
     # Starting each region from its label's average style colour leaves the optimiser only texture to
     # find, not colour: it converges in fewer steps than from grey noise.
-    return (_label_colour_image(request, plan) + (noise - 0.5) * COLOUR_NOISE).clamp(0, 255).to(device)
+    return (_label_colour_image(request, plan) + (uniform - 0.5) * noise).clamp(0, 255).to(device)
 
 
 def _label_colour_image(request: TransferRequest, plan: PhasePlan) -> torch.Tensor:
@@ -178,32 +186,47 @@ class _Objective:
     def __init__(self, request: TransferRequest, plan: PhasePlan, encoder, device):
         params = request.params
         self.params, self.encoder = params, encoder
-        labels = len(request.palette)
-        style = _image_tensor(request.style, plan.style_width, plan.style_height, device)
-        style_masks = _label_masks(request.style_labels, labels, plan.style_width, plan.style_height, device)
-        self.target_masks = _label_masks(request.target_labels, labels, plan.width, plan.height, device)
+        self.target_masks = _label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
+        if params.gamma == 0:  # semantics off: one Gram over the whole image (patch matching ignores labels)
+            self.target_masks = self.target_masks.new_ones(1, 1, 1, 1)
         self.style_layers = GRAM_LAYERS if params.method == "gram" else PATCH_LAYERS
         colour_layers = (COLOUR_LAYER,) if params.method == "patch" else ()
         self.use_content = request.content is not None and params.alpha > 0
         self.layers = self.style_layers + colour_layers + ((CONTENT_LAYER,) if self.use_content else ())
+        self.masks = {}
+        used = np.unique(request.target_labels) if params.gamma > 0 else np.zeros(1, np.int64)
+        key = ("optimise", fingerprint(request.style, request.style_labels, request.palette), plan.style_width,
+               plan.style_height, params.method, params.patch_size, params.gamma, params.style_stride,
+               tuple(used.tolist()), str(device), id(encoder))
+        self.styles, self.colour = style_cache.get(
+            key, lambda: self._style_terms(request, plan, encoder, device, colour_layers, used))
+        # cached patch banks keep their retry notices: report only this render's
+        self._retries_seen = {layer: len(getattr(style, "retries", [])) for layer, style in self.styles.items()}
+
+    def _style_terms(self, request, plan, encoder, device, colour_layers, used_labels):
+        """The painting's side of the loss (patch banks or Grams per layer, colour statistics): the same for
+        every render of this painting at this size, so it is built once and cached."""
+        params = self.params
+        style = _image_tensor(request.style, plan.style_width, plan.style_height, device)
+        style_masks = _label_masks(request.style_labels, len(request.palette), plan.style_width, plan.style_height,
+                                   device)
+        if params.gamma == 0:
+            style_masks = style_masks.new_ones(1, 1, 1, 1)
+        used = torch.from_numpy(used_labels).to(device)
         with torch.no_grad():
             style_features = encoder(style, self.style_layers + colour_layers)
-        self.styles, self.masks = {}, {}
-        used = torch.from_numpy(np.unique(request.target_labels)).to(device)
-        if params.gamma == 0:  # semantics off: one Gram over the whole image (patch matching ignores labels)
-            style_masks, self.target_masks = style_masks.new_ones(1, 1, 1, 1), self.target_masks.new_ones(1, 1, 1, 1)
-            used = used.new_zeros(1)
-        self.colour = None
+        styles, colour = {}, None
         for layer, features in style_features.items():
             if layer == COLOUR_LAYER and params.method == "patch":
                 features = F.avg_pool2d(features, COLOUR_POOL)
-                self.colour = GramStyle(features, _pool_to(style_masks, features), used)
+                colour = GramStyle(features, _pool_to(style_masks, features), used)
             elif params.method == "gram":
-                self.styles[layer] = GramStyle(features, _pool_to(style_masks, features), used)
+                styles[layer] = GramStyle(features, _pool_to(style_masks, features), used)
             else:
-                self.styles[layer] = PatchStyle(features, _pool_to(style_masks, features), params.patch_size,
-                                                params.gamma, params.style_stride)
-        del style_features
+                styles[layer] = PatchStyle(features, _pool_to(style_masks, features), params.patch_size,
+                                           params.gamma, params.style_stride)
+        return styles, colour
+
         if self.use_content:
             content = _image_tensor(request.content, plan.width, plan.height, device)
             with torch.no_grad():
@@ -228,7 +251,8 @@ class _Objective:
         self.rematch_pending = False
 
     def retries(self) -> list[str]:
-        return [m for style in self.styles.values() for m in getattr(style, "retries", [])]
+        return [m for layer, style in self.styles.items()
+                for m in getattr(style, "retries", [])[self._retries_seen[layer]:]]
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         # No clamp here: a clamped pixel gets no gradient and L-BFGS would leave it stuck at 0 or 255.
@@ -253,13 +277,35 @@ class _Objective:
         return loss
 
 
+# The methods that are not an optimisation of the pixels: each a generator with run_transfer's signature,
+# in a module of its own, imported when first used.
+FEED_FORWARD = {"swap": ("doodlepaint.engine.swap", "run_swap")}
+
+
 def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | None = None,
                  device: torch.device | str = "cpu", preview_interval: float = 0.5,
                  encoder=None) -> Iterator[Progress]:
-    """Render `request`, yielding one Progress per optimiser round; frames every `preview_interval` s."""
+    """Render `request`, yielding Progress (one per optimiser round, or one per feed-forward pass); frames
+    every `preview_interval` s."""
     should_stop = should_stop or (lambda: False)
     validate(request)
     device = torch.device(device)
+    if request.params.method in FEED_FORWARD:
+        module, name = FEED_FORWARD[request.params.method]
+        runner = getattr(importlib.import_module(module), name)
+        try:
+            yield from runner(request, should_stop, device, preview_interval, encoder)
+        except torch.OutOfMemoryError as error:
+            width, height = output_size(request)
+            raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller "
+                                 "size or render on the CPU") from error
+        return
+    yield from _optimise(request, should_stop, device, preview_interval, encoder)
+
+
+def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device: torch.device,
+              preview_interval: float, encoder) -> Iterator[Progress]:
+    """Coarse-to-fine L-BFGS on the output's pixels (the patch and Gram methods)."""
     params = request.params
     started = time.perf_counter()
     encoder = encoder or get_encoder(device)
@@ -272,11 +318,22 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
     x = None
     last_frame_at = -math.inf
     total_steps, total_done, evaluations = sum(plan.iterations for plan in plans), 0, 0
+    instant = None
     try:
+        if params.init == "instant":
+            from doodlepaint.engine.decoder import get_decoder
+            from doodlepaint.engine.swap import SWAP_LAYER, swap_image
+
+            instant = swap_image(request, plans[-1], encoder, get_decoder(SWAP_LAYER, device), device, generator)
+            now = time.perf_counter()
+            yield Progress(phase=1, phases=len(plans), step=0, steps=plans[0].iterations, total_step=0,
+                           total_steps=total_steps, loss=0.0, elapsed=now - started, eta=0.0, frame=_frame(instant),
+                           stage="instant")
+            last_frame_at = now
         for index, plan in enumerate(plans):
             phase_started = time.perf_counter()
             if x is None:
-                x = _initial(request, plan, generator, device)
+                x = _initial(request, plan, generator, device, instant=instant)
             else:
                 x = F.interpolate(x, size=(plan.height, plan.width), mode="bicubic", align_corners=False).clamp(0, 255)
             x = x.detach().contiguous().requires_grad_(True)

@@ -16,7 +16,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -72,6 +72,7 @@ class Trainer:
         self.optimiser = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step, self.seconds, self.log = 0, 0.0, []
+        self.command = "python -m doodlepaint.train.decoder " + " ".join(sys.argv[1:])
         if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
             self._resume(checkpoints / CHECKPOINT)
         else:
@@ -129,7 +130,7 @@ class Trainer:
         buffer = io.BytesIO()
         torch.save({"config": asdict(self.config), "decoder": self.decoder.state_dict(),
                     "optimiser": self.optimiser.state_dict(), "generator": self.generator.get_state(),
-                    "step": self.step, "seconds": self.seconds, "log": self.log}, buffer)
+                    "step": self.step, "seconds": self.seconds, "log": self.log, "command": self.command}, buffer)
         write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
 
     def _resume(self, path: Path) -> None:
@@ -137,14 +138,17 @@ class Trainer:
         mismatched = {k for k in ("layer", "width") if saved["config"][k] != asdict(self.config)[k]}
         if mismatched:
             raise SystemExit(f"{path} was trained with other {', '.join(sorted(mismatched))}: use another folder")
+        config = {**saved["config"], "feature_layers": tuple(saved["config"]["feature_layers"])}
+        self.config = replace(DecoderTraining(**config), steps=self.config.steps)   # only the target may change
         self.decoder.load_state_dict(saved["decoder"])
         self.optimiser.load_state_dict(saved["optimiser"])
         self.generator.set_state(saved["generator"])
         self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
+        self.command = saved.get("command", self.command)
 
-    def record(self, command: str, data: str, image_count: int) -> dict:
+    def record(self, data: str, image_count: int) -> dict:
         tail = self.log[-5:]
-        return {"command": command, "data": data, "images": image_count, "config": asdict(self.config),
+        return {"command": self.command, "data": data, "images": image_count, "config": asdict(self.config),
                 "steps": self.step, "seconds": round(self.seconds, 1), "device": str(self.device),
                 "torch": torch.__version__, "final_losses": {k: round(sum(e[k] for e in tail) / len(tail), 5)
                                                              for k in tail[0] if k not in ("step", "seconds")}
@@ -167,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--checkpoints", type=Path, help="folder for the resumable checkpoint (outside git)")
     parser.add_argument("--export", type=Path, help="write the half-precision weights and training record here")
+    parser.add_argument("--export-only", action="store_true", help="export the checkpoint as it is, no training")
     parser.add_argument("--log-every", type=int, default=50)
     parser.add_argument("--save-every", type=int, default=200)
     args = parser.parse_args(argv)
@@ -182,10 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     trainer = Trainer(config, bank, args.checkpoints, args.device)
     print(f"training {config.layer} x{config.width} on {len(bank)} images, from step {trainer.step} to {config.steps}",
           file=sys.stderr, flush=True)
-    trainer.run(log_every=args.log_every, save_every=args.save_every)
+    if not args.export_only:
+        trainer.run(log_every=args.log_every, save_every=args.save_every)
     if args.export:
-        command = "python -m doodlepaint.train.decoder " + " ".join(argv if argv is not None else sys.argv[1:])
-        record = trainer.record(command, str(args.data), len(bank))
+        record = trainer.record(str(args.data), len(bank))
         write_atomically(args.export, save_weights(trainer.decoder, args.export, record))
         print(f"wrote {args.export}", file=sys.stderr)
     if math.isnan(trainer.log[-1]["loss"]) if trainer.log else False:
