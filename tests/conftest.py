@@ -46,6 +46,24 @@ def tiny_encoder():
     return TinyEncoder()
 
 
+class TinyDecoder:
+    """A stand-in instant decoder for TinyEncoder: its relu3_1 (quarter size) upsampled back to pixels."""
+
+    layer = "relu3_1"
+
+    def __call__(self, features):
+        import torch.nn.functional as F
+        return F.interpolate(features[:, :3] * 60 + 100, scale_factor=4)
+
+
+@pytest.fixture
+def tiny_decoder(monkeypatch):
+    """Instant pictures from TinyDecoder, so tests never need the shipped weights to match TinyEncoder."""
+    import doodlepaint.engine.swap as swap
+    monkeypatch.setattr(swap, "get_decoder", lambda layer, device="cpu": TinyDecoder())
+    return TinyDecoder()
+
+
 @pytest.fixture(autouse=True)
 def no_dangling_threads(monkeypatch):
     """Fail a test that leaves a QThread running."""
@@ -101,7 +119,7 @@ def qt_state(tmp_path, monkeypatch, qapp):
 
 
 @pytest.fixture
-def window(qtbot, qt_state, tiny_document, tiny_encoder, tmp_path):
+def window(qtbot, qt_state, tiny_document, tiny_encoder, tiny_decoder, tmp_path):
     """The main window on the tiny document, rendering with the tiny encoder."""
     from doodlepaint.model.autosave import Recovery
     from doodlepaint.ui.main_window import MainWindow

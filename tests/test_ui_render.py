@@ -19,8 +19,9 @@ def test_a_tiny_render_shows_progressive_frames_and_finishes(window, qtbot):
     with qtbot.waitSignal(window.render.finished, timeout=60_000) as finished:
         window.start_render()
     qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
-    assert len(frames) >= 2 and frames[0].phase == 1 and frames[-1].done
-    assert frames[0].frame.shape[1] < frames[-1].frame.shape[1]          # coarse phase first
+    assert len(frames) >= 3 and frames[-1].done
+    assert frames[0].stage == "instant" and frames[0].frame.shape == (64, 64, 3)   # the instant picture first
+    assert frames[1].phase == 1 and frames[1].frame.shape[1] < frames[-1].frame.shape[1]   # then coarse to fine
     assert window.doc.result.shape == (64, 64, 3) and finished.args[0].done
     assert window.result_view.base.width() == 64
     assert window.progress_label.text().startswith("Done")

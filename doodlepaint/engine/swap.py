@@ -48,12 +48,15 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> PatchStyle:
 
 
 @torch.no_grad()
-def swap_image(request: TransferRequest, plan, encoder, decoder, device, generator: torch.Generator) -> torch.Tensor:
+def swap_image(request: TransferRequest, plan, encoder, device, generator: torch.Generator) -> torch.Tensor:
     """The instant picture at the plan's size, (1, 3, H, W) float 0..255."""
     from doodlepaint.engine.transfer import _initial, _label_masks, _pool_to
 
+    decoder = get_decoder(SWAP_LAYER, device)
     bank = _style_bank(request, plan, encoder, device)
-    seed = _initial(request, plan, generator, device, noise=SWAP_NOISE)
+    # The swap seeds itself from the label colours (or the photo); an image to refine is the optimisation's.
+    init = request.params.init if request.params.init in ("noise", "colours", "content") else "auto"
+    seed = _initial(request, plan, generator, device, noise=SWAP_NOISE, init=init)
     features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
     masks = _label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
     swapped = bank.swap(features, _pool_to(masks, features))
@@ -71,15 +74,14 @@ def run_swap(request: TransferRequest, should_stop: Callable[[], bool], device: 
 
     started = time.perf_counter()
     encoder = encoder or get_encoder(device)
-    decoder = get_decoder(SWAP_LAYER, device)
     plan = plan_phases(request)[-1]
     if should_stop():
         return
     generator = torch.Generator().manual_seed(request.params.seed)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-    frame = _frame(swap_image(request, plan, encoder, decoder, device, generator))
+    frame = _frame(swap_image(request, plan, encoder, device, generator))
     elapsed = time.perf_counter() - started
     yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
-                   eta=0.0, frame=frame, done=True, phase_seconds=(elapsed,), fraction=1.0,
+                   eta=0.0, frame=frame, done=True, phase_seconds=(elapsed,), fraction=1.0, stage="instant",
                    peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)

@@ -149,8 +149,8 @@ def _smoothness(x: torch.Tensor) -> torch.Tensor:
 
 
 def _initial(request: TransferRequest, plan: PhasePlan, generator: torch.Generator, device,
-             noise: float = COLOUR_NOISE, instant: torch.Tensor | None = None) -> torch.Tensor:
-    init = request.params.init
+             noise: float = COLOUR_NOISE, instant: torch.Tensor | None = None, init: str | None = None) -> torch.Tensor:
+    init = init or request.params.init
     if init == "instant":
         return F.interpolate(instant, size=(plan.height, plan.width), mode="bilinear", antialias=True,
                              align_corners=False).clamp(0, 255)
@@ -202,6 +202,12 @@ class _Objective:
             key, lambda: self._style_terms(request, plan, encoder, device, colour_layers, used))
         # cached patch banks keep their retry notices: report only this render's
         self._retries_seen = {layer: len(getattr(style, "retries", [])) for layer, style in self.styles.items()}
+        if self.use_content:
+            content = _image_tensor(request.content, plan.width, plan.height, device)
+            with torch.no_grad():
+                self.content = encoder(content, (CONTENT_LAYER,))[CONTENT_LAYER]
+        self.matches: dict[str, torch.Tensor] = {}
+        self.rematch_pending = True
 
     def _style_terms(self, request, plan, encoder, device, colour_layers, used_labels):
         """The painting's side of the loss (patch banks or Grams per layer, colour statistics): the same for
@@ -226,13 +232,6 @@ class _Objective:
                 styles[layer] = PatchStyle(features, _pool_to(style_masks, features), params.patch_size,
                                            params.gamma, params.style_stride)
         return styles, colour
-
-        if self.use_content:
-            content = _image_tensor(request.content, plan.width, plan.height, device)
-            with torch.no_grad():
-                self.content = encoder(content, (CONTENT_LAYER,))[CONTENT_LAYER]
-        self.matches: dict[str, torch.Tensor] = {}
-        self.rematch_pending = True
 
     def target_masks_for(self, features: torch.Tensor) -> torch.Tensor:
         key = tuple(features.shape[-2:])
@@ -321,10 +320,9 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
     instant = None
     try:
         if params.init == "instant":
-            from doodlepaint.engine.decoder import get_decoder
-            from doodlepaint.engine.swap import SWAP_LAYER, swap_image
+            from doodlepaint.engine.swap import swap_image
 
-            instant = swap_image(request, plans[-1], encoder, get_decoder(SWAP_LAYER, device), device, generator)
+            instant = swap_image(request, plans[-1], encoder, device, generator)
             now = time.perf_counter()
             yield Progress(phase=1, phases=len(plans), step=0, steps=plans[0].iterations, total_step=0,
                            total_steps=total_steps, loss=0.0, elapsed=now - started, eta=0.0, frame=_frame(instant),

@@ -49,8 +49,10 @@ class Document:
         return cls(scene.style, style_map.ids, target, style_map.palette, names)
 
     def request(self) -> TransferRequest:
-        return TransferRequest(style=self.style, style_labels=self.style_ids, target_labels=self.target_ids,
-                               palette=self.palette, params=self.params, content=self.content)
+        # Copies of the maps: the artist goes on painting in place while the render thread reads them.
+        return TransferRequest(style=self.style, style_labels=self.style_ids.copy(),
+                               target_labels=self.target_ids.copy(), palette=self.palette.copy(),
+                               params=self.params, content=self.content)
 
     def colours(self, ids: np.ndarray) -> np.ndarray:
         """The label colours of a map as an RGB image."""

@@ -55,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     app = application(argv)
     window = MainWindow(Recovery(recovery_folder()))
     window.show()
+    window.warm_up()
     if options.file:
         QTimer.singleShot(0, lambda: window.open_path(options.file))
     else:

@@ -28,13 +28,13 @@ from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
+from doodlepaint.ui.live import LivePreview, ResultState, instant_request
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
-from doodlepaint.ui.render import RenderController
+from doodlepaint.ui.render import RenderController, WarmUp
 
-LIVE_DELAY_MS = 250
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
 CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
@@ -107,7 +107,10 @@ class MainWindow(QMainWindow):
         self.params_panel.set_device(self.device_choice)
         self._connect_panels()
 
-        self.live_timer = QTimer(self, singleShot=True, interval=LIVE_DELAY_MS, timeout=self.start_render)
+        self.live = LivePreview(self._live_request, self)
+        self.live.start.connect(self._start_job)
+        self.render_stage = "render"
+        self.warm_thread: WarmUp | None = None
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
         self.autosave_timer.start()
 
@@ -127,7 +130,11 @@ class MainWindow(QMainWindow):
         maps.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(maps)
-        splitter.addWidget(_panel("Result", "", self.result_view))
+        result_panel = _panel("Result", "", self.result_view)
+        self.result_state_label = QLabel()
+        self.result_state_label.setObjectName("result_state")
+        result_panel.layout().insertWidget(1, self.result_state_label)
+        splitter.addWidget(result_panel)
         for part in (maps, splitter):
             part.setChildrenCollapsible(False)
         splitter.setSizes([420, 580])
@@ -310,6 +317,10 @@ class MainWindow(QMainWindow):
         self.refresh_all()
         self.set_dirty(False)
         self.fit_views()
+        if document.result is not None:
+            self.set_result_state("done", "The render saved with this project")
+        else:
+            self.set_result_state("empty", "Not rendered yet")
 
     def reset_history(self) -> None:
         """Maps were replaced or renumbered: old undo steps no longer apply."""
@@ -360,6 +371,9 @@ class MainWindow(QMainWindow):
 
     def document_edited(self) -> None:
         self.set_dirty(True)
+        if self.result_state.kind in ("done", "instant", "refining") and not self.live.enabled:
+            self.set_result_state("stale", "Stale: the doodle, the painting or a setting changed since this "
+                                           "render. Render again (or turn on Live) to update it.")
         self.schedule_live_render()
 
     def _activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
@@ -470,26 +484,49 @@ class MainWindow(QMainWindow):
         self.live_box.blockSignals(True)
         self.live_box.setChecked(live)
         self.live_box.blockSignals(False)
-        if live:
-            self.schedule_live_render()
+        self.live.set_enabled(live)
 
     def schedule_live_render(self) -> None:
-        if self.live_action.isChecked():
-            self.live_timer.start()
+        self.live.edited()
 
     def start_render(self) -> None:
+        self.live.render_now()
+
+    def _live_request(self):
+        return self.doc.request()
+
+    def warm_up(self) -> None:
+        """Load the networks and encode the painting in the background while the window opens."""
+        with contextlib.suppress(DoodleError):
+            self.warm_thread = WarmUp(instant_request(self.doc.request()), pick_device(self.device_choice), self)
+            self.warm_thread.start()
+
+    def _start_job(self, request, stage: str) -> None:
         with self.guard("Cannot render"):
             device = pick_device(self.device_choice)
-            request = self.doc.request()
             width, height = output_size(request)
             self.render_size = QSize(width, height)
+            self.render_stage = stage
             self.render.start(request, device)
             self.progress_label.setText("Starting…")
+            words = {"instant": "Painting the instant preview…", "refining": "Refining the instant preview…",
+                     "render": "Rendering…"}
+            self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
+
+    def set_result_state(self, kind: str, text: str) -> None:
+        """Say what the Result view shows; a stale or unfinished picture is dimmed."""
+        self.result_state = ResultState(kind, text)
+        colours = {"stale": "#b36b00", "failed": "#b00020", "done": "#2e7d32", "instant": "#2e6fb3"}
+        self.result_state_label.setText(text)
+        self.result_state_label.setStyleSheet(f"color: {colours.get(kind, '#808080')};")
+        self.result_view.setEnabled(kind not in ("stale",))
 
     def cancel_render(self) -> None:
         if self.render.busy:
             self.render.cancel()
             self.progress_label.setText("Cancelled")
+            if self.doc.result is not None:
+                self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
 
     def set_busy(self, busy: bool) -> None:
         self.cancel_action.setEnabled(busy)
@@ -501,8 +538,12 @@ class MainWindow(QMainWindow):
         self.progress_bar.setValue(round(1000 * progress.fraction))
         eta = ("estimating the time left" if not progress.eta_known else
                f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
-        self.progress_label.setText(f"Phase {progress.phase}/{progress.phases} · step {progress.step}/"
-                                    f"{progress.steps} · {eta}")
+        if progress.stage == "instant":
+            self.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
+        else:
+            doing = "Refining" if self.render_stage == "refining" else "Phase"
+            self.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
+                                        f"{progress.steps} · {eta}")
         if progress.message:
             self.statusBar().showMessage(progress.message, 10000)
         if progress.frame is not None:
@@ -511,10 +552,19 @@ class MainWindow(QMainWindow):
     def render_finished(self, progress) -> None:
         self.doc.result = progress.frame
         self.result_view.set_images(qimage_from_rgb(progress.frame))
-        self.progress_label.setText(f"Done in {progress.elapsed:.1f} s")
+        if self.render_stage == "instant":
+            self.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
+            refine = self.doc.params.method != "swap"
+            self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
+            self.live.instant_finished(progress.frame)
+        else:
+            what = "Refined" if self.render_stage == "refining" else "Done"
+            self.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
+            self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
 
     def render_failed(self, message: str) -> None:
         self.progress_label.setText("Render failed")
+        self.set_result_state("failed", "Render failed: the picture is from an earlier render")
         if self.live_action.isChecked():
             self.statusBar().showMessage(f"Render failed: {message}", 15000)
         else:
@@ -753,8 +803,11 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             event.ignore()
             return
-        self.live_timer.stop()
+        self.live.stop()
         self.autosave_timer.stop()
+        if self.warm_thread is not None:
+            self.warm_thread.requestInterruption()
+            self.warm_thread.wait()
         self.render.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())

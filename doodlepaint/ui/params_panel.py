@@ -14,12 +14,13 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 from doodlepaint.engine import PRESETS, TransferParams
 
 PRESET_FIELDS = ("phases", "iterations", "match_every", "style_stride")
+FEED_FORWARD = ("swap",)   # presets of these methods set the method too
 CUSTOM = "Custom"
 
 TIPS = {
-    "preset": "Draft is quick for trying ideas, Normal is the everyday quality, High takes longest and "
-              "copies the painting's brushwork most faithfully. Changing the detailed settings below "
-              "makes it Custom.",
+    "preset": "Instant paints in one pass (a fraction of a second) with a network trained for it; Draft is "
+              "quick for trying ideas, Normal is the everyday quality, High takes longest and copies the "
+              "painting's brushwork most faithfully. Changing the detailed settings below makes it Custom.",
     "beta": "Style weight (β): how strongly the result copies the texture and brushwork of the painting.",
     "alpha": "Photo weight (α): how much of your photo's shapes survive under the paint. "
              "Only matters when a photo is under the doodle.",
@@ -33,7 +34,8 @@ TIPS = {
     "iterations": "Steps per phase: more steps make a more finished painting and take longer.",
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
     "method": "Patches copies actual brush marks region by region (best). Gram matches the overall "
-              "colours and textures per region (looser, and slower on the CPU).",
+              "colours and textures per region (looser, and slower on the CPU). Instant swaps in the "
+              "painting's patches and paints them in one pass (fast, softer).",
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
 }
 
@@ -110,6 +112,7 @@ class ParamsPanel(QWidget):
         self.method = QComboBox()
         self.method.addItem("Patches (brush marks)", "patch")
         self.method.addItem("Gram (texture statistics)", "gram")
+        self.method.addItem("Instant (patch swap, one pass)", "swap")
         self.device = QComboBox()
         for choice, name in devices:
             self.device.addItem(name, choice)
@@ -172,7 +175,10 @@ class ParamsPanel(QWidget):
     def _preset_chosen(self, name: str) -> None:
         if name in PRESETS:
             preset = PRESETS[name]
-            params = self.params.replace(**{f: getattr(preset, f) for f in PRESET_FIELDS})
+            changes = {f: getattr(preset, f) for f in PRESET_FIELDS}
+            if preset.method in FEED_FORWARD or self.params.method in FEED_FORWARD:
+                changes["method"] = preset.method     # into or out of Instant; otherwise keep Patches or Gram
+            params = self.params.replace(**changes)
             self.set_params(params)
             self.params_changed.emit(params)
         else:
@@ -181,6 +187,8 @@ class ParamsPanel(QWidget):
 
 def preset_of(params: TransferParams) -> str:
     for name, preset in PRESETS.items():
+        if (preset.method in FEED_FORWARD) != (params.method in FEED_FORWARD):
+            continue
         if all(getattr(params, f) == getattr(preset, f) for f in PRESET_FIELDS):
             return name
     return CUSTOM

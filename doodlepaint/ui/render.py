@@ -104,3 +104,19 @@ class RenderController(QObject):
             self._launch()
         else:
             self.busy_changed.emit(False)
+
+
+class WarmUp(QThread):
+    """Loads the encoder and the instant decoder and builds the painting's patch bank while the window
+    opens, by rendering the instant picture once and dropping it: the first Render then only paints."""
+
+    def __init__(self, request: TransferRequest, device, parent=None):
+        super().__init__(parent)
+        self.request, self.device = request, device
+
+    def run(self):
+        try:
+            for _ in run_transfer(self.request, self.isInterruptionRequested, self.device):
+                pass
+        except Exception:  # noqa: BLE001 - a failed warm-up only means the first render does the loading
+            pass
