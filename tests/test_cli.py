@@ -115,3 +115,16 @@ def test_without_a_subcommand_the_app_starts_with_the_arguments(monkeypatch, arg
     monkeypatch.setattr(doodlepaint.ui.app, "main", lambda app_argv: started.append(app_argv) or 0)
     assert main(argv) == 0
     assert started == [["doodlepaint", *argv]]
+
+
+@pytest.mark.slow
+def test_instant_preset_renders_in_one_pass_with_the_shipped_decoder(scene):
+    """Real VGG, the shipped decoder: `--preset Instant` writes its picture and says it used the swap."""
+    assert main(["render", "--style", str(scene / "style.png"), "--target-map", str(scene / "doodle.png"),
+                 "--out", str(scene / "out.png"), "--preset", "Instant", "--size", "48", "--device", "cpu",
+                 "--quiet"]) == 0
+    out = np.asarray(Image.open(scene / "out.png").convert("RGB")).astype(float)
+    assert out.shape == (32, 48, 3)
+    assert read_png_metadata(scene / "out.png")["params"]["method"] == "swap"
+    left, right = out[:, :16].mean((0, 1)), out[:, 32:].mean((0, 1))
+    assert left[2] > left[0] and right[0] > right[2]      # the doodle swapped the labels: blue left, red right

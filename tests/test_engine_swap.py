@@ -226,3 +226,22 @@ def test_swapped_training_features_come_from_another_image():
     features[1, 1] = 1.0
     swapped = swapped_features(features, torch.Generator().manual_seed(0))
     assert torch.allclose(swapped[0], features[1]) and torch.allclose(swapped[1], features[0])
+
+
+@pytest.mark.parametrize("method", ["patch", "gram"])
+def test_a_second_render_of_the_same_painting_encodes_nothing_of_it_again(scene, method):
+    from engine_helpers import TinyEncoder
+
+    style_cache.clear()
+    encoder = TinyEncoder()
+    params = TransferParams(method=method, phases=1, iterations=2)
+    before = style_cache.builds
+    list(run_transfer(TransferRequest(*scene, params), device="cpu", encoder=encoder))
+    builds = style_cache.builds
+    assert builds == before + 1                          # one per phase
+    stroke = scene[2].copy()
+    stroke[30:, :10] = 0
+    list(run_transfer(TransferRequest(*scene[:2], stroke, scene[3], params), device="cpu", encoder=encoder))
+    assert style_cache.builds == builds                  # the painting's features came from the cache
+    list(run_transfer(TransferRequest(*scene, params.replace(gamma=80.0)), device="cpu", encoder=encoder))
+    assert style_cache.builds == builds + 1              # a new gamma changes the patch bank: built again
