@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QInputDialog, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSpinBox,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QLabel,
+                               QMainWindow, QMessageBox, QProgressBar, QSlider, QSpinBox,
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
@@ -28,6 +28,7 @@ from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
+from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
@@ -98,6 +99,8 @@ class MainWindow(QMainWindow):
         for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
                             (self.result_view, None)):
             view.activated.connect(lambda v=view, s=stack: self._activate(v, s))
+        for view in (self.style_view, self.doodle_view):
+            view.pressed.connect(self._show_map_to_paint)
         for painter in (self.style_painter, self.doodle_painter):
             painter.edited.connect(self.document_edited)
             painter.picked.connect(self.select_label)
@@ -196,10 +199,10 @@ class MainWindow(QMainWindow):
         menu.addAction(a("&Quit", self.close, key.Quit))
 
         menu = self.menuBar().addMenu("&Edit")
-        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo = self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(key.Undo)
-        redo = self.undo_group.createRedoAction(self, "&Redo")
-        redo.setShortcut(key.Redo)
+        redo = self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])   # Linux/Mac and Windows habits
         menu.addActions([undo, redo])
         menu.addSeparator()
         menu.addAction(a("&Suggest Labels…", self.ask_suggest_labels))
@@ -209,7 +212,8 @@ class MainWindow(QMainWindow):
         self.tool_actions = {}
         tool_keys = {"brush": ("&Brush", "B"), "eraser": ("&Eraser", "E"), "fill": ("&Fill", "G"),
                      "eyedropper": ("Eye&dropper", "I")}
-        tool_tips = {"brush": "Paint the selected label", "eraser": "Paint the eraser label (bold in the list)",
+        tool_tips = {"brush": "Paint the selected label (the right button paints the label in bold)",
+                     "eraser": "Erase your strokes: brings back the map as it was opened, suggested or cleared",
                      "fill": "Fill a connected region with the selected label",
                      "eyedropper": "Pick the label under the pointer"}
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -229,9 +233,8 @@ class MainWindow(QMainWindow):
         menu.addAction(a("Zoom &Out", lambda: self.active_view.zoom_by(0.8), key.ZoomOut))
         menu.addAction(a("&Fit All", self.fit_views, "Ctrl+0"))
         menu.addAction(a("&Actual Size", lambda: self.active_view.actual_size(), "Ctrl+1"))
-        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M", "Show or hide the label map",
-                                 checkable=True)
-        self.show_map_action.setChecked(True)
+        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M",
+                                 "Show or hide the label map over the painting and the photo", checkable=True)
         menu.addAction(self.show_map_action)
         menu.addSeparator()
         menu.addActions([self.labels_dock.toggleViewAction(), self.settings_dock.toggleViewAction()])
@@ -267,12 +270,17 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Map opacity "))
         toolbar.addWidget(self.opacity_slider)
         toolbar.addAction(self.show_map_action)
+        toolbar.widgetForAction(self.show_map_action).setStyleSheet(
+            "QToolButton:checked { background: #3e80c8; color: white; border-radius: 3px; }")
+        self.set_map_visible(True)
         toolbar.addSeparator()
         toolbar.addAction(undo)
         toolbar.addAction(redo)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
+        # Render has a toolbar of its own: a narrow window folds the tools into the ">>" menu, never Render.
+        toolbar = self.addToolBar("Render")
+        toolbar.setObjectName("render_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.live_box = QCheckBox("Live")
         self.live_box.setToolTip(self.live_action.statusTip())
         self.live_box.toggled.connect(self.live_action.setChecked)
@@ -292,6 +300,7 @@ class MainWindow(QMainWindow):
         panel.add_requested.connect(self.add_label)
         panel.remove_requested.connect(self.remove_label)
         panel.eraser_requested.connect(self.set_eraser_label)
+        panel.colour_requested.connect(self.ask_label_colour)
         panel.suggest_requested.connect(self.ask_suggest_labels)
         self.params_panel.params_changed.connect(self.set_params)
         self.params_panel.device_changed.connect(self.set_device)
@@ -315,6 +324,8 @@ class MainWindow(QMainWindow):
         """Maps were replaced or renumbered: old undo steps no longer apply."""
         self.style_undo.clear()
         self.doodle_undo.clear()
+        self.style_painter.keep_original()
+        self.doodle_painter.keep_original()
 
     def refresh_all(self) -> None:
         self.style_view.set_images(qimage_from_rgb(self.doc.style), self._overlay(self.doc.style_ids))
@@ -393,8 +404,15 @@ class MainWindow(QMainWindow):
 
     def set_map_visible(self, visible: bool) -> None:
         self.show_map_action.setChecked(visible)
+        self.show_map_action.setIconText("Map shown" if visible else "Map hidden")
         for view in (self.style_view, self.doodle_view):
             view.set_overlay_visible(visible)
+
+    def _show_map_to_paint(self) -> None:
+        """Painting on a hidden map would be painting blind: a stroke shows the map again."""
+        if not self.show_map_action.isChecked() and self.tools.tool != "eyedropper":
+            self.set_map_visible(True)
+            self.statusBar().showMessage("Showing the label map: it is what you paint on (M hides it).", 6000)
 
     def select_label(self, label: int) -> None:
         self.tools.label = label
@@ -413,10 +431,26 @@ class MainWindow(QMainWindow):
         self.refresh_palette()
 
     def add_label(self) -> None:
+        name = ask_label_name(self, f"label {len(self.doc.palette) + 1}")
+        if name is None:
+            return
         with self.guard("Cannot add a label"):
-            self.tools.label = self.doc.add_label()
+            self.tools.label = self.doc.add_label(name)
             self.refresh_palette()
             self.set_dirty(True)
+
+    def ask_label_colour(self, label: int) -> None:
+        if not 0 <= label < len(self.doc.palette):
+            return
+        rgb = ask_label_colour(self, self.doc.names[label], self.doc.palette[label])
+        if rgb is not None:
+            self.set_label_colour(label, rgb)
+
+    def set_label_colour(self, label: int, rgb) -> None:
+        with self.guard("Cannot change the label's colour"):
+            self.doc.set_label_colour(label, rgb)
+            self.refresh_maps()
+            self.document_edited()
 
     def remove_label(self, label: int) -> None:
         if label < 0 or len(self.doc.palette) < 2:
@@ -434,10 +468,15 @@ class MainWindow(QMainWindow):
         self.refresh_maps()
         self.document_edited()
 
+    def style_map_has_edits(self) -> bool:
+        """The painter corrected the painting's map: in this session, or in the project it came from."""
+        return self.style_undo.count() > 0 or self.project_path is not None
+
     def ask_suggest_labels(self) -> None:
-        count, ok = QInputDialog.getInt(self, "Suggest labels", "Split the painting into this many colour regions:",
-                                        len(self.doc.palette), 2, 32)
-        if ok:
+        if self.style_map_has_edits() and not confirm_replace_map(self):
+            return
+        count = ask_label_count(self, len(self.doc.palette))
+        if count is not None:
             self.suggest_labels(count)
 
     def suggest_labels(self, count: int) -> None:
@@ -450,6 +489,8 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
         if edit is not None:
             self.style_undo.push(EditCommand(edit, "Suggest labels", self.style_painter.history_changed))
+            self.style_painter.keep_original()
+        self._activate(self.style_view, self.style_undo)     # so Edit → Undo takes the suggestion back
         self.refresh_maps()
         self.document_edited()
         self.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
@@ -591,6 +632,7 @@ class MainWindow(QMainWindow):
     def _doodle_replaced(self) -> None:
         """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
         self.doodle_undo.clear()
+        self.doodle_painter.keep_original()
         self.refresh_doodle()
         self.doodle_view.fit()
         self.document_edited()
@@ -607,6 +649,7 @@ class MainWindow(QMainWindow):
         edit = stroke.finish()
         if edit is not None:
             self.doodle_undo.push(EditCommand(edit, "New doodle", self.doodle_painter.history_changed))
+            self.doodle_painter.keep_original()
             self.doodle_painter.history_changed()
 
     def _ask_save_png(self, ids: np.ndarray) -> None:
