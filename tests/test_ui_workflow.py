@@ -1,5 +1,6 @@
 """What a first-time painter stumbled on (issue #12): each test would have caught one of them."""
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage
@@ -130,3 +131,23 @@ def test_how_it_works_places_the_views_where_the_window_has_them():
     from doodlepaint.ui.help_text import HOW_IT_WORKS
     assert "middle view" not in HOW_IT_WORKS and "<i>Result</i> view on the right" in HOW_IT_WORKS
     assert "paint the eraser label" not in HOW_IT_WORKS
+
+
+def _inside_window(window, widget) -> bool:
+    rect = widget.rect().translated(widget.mapTo(window, widget.rect().topLeft()))
+    return widget.isVisible() and window.rect().contains(rect)
+
+
+@pytest.mark.parametrize("size", [(800, 600), (1024, 700), (1920, 1080)])
+def test_render_cancel_and_the_device_stay_reachable(window, qtbot, size):
+    window.resize(*size)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
+    render_bar = window.findChild(QToolBar, "render_toolbar")
+    for action in (window.render_action, window.cancel_action):
+        assert _inside_window(window, render_bar.widgetForAction(action)), action.text()
+    assert _inside_window(window, window.live_box)
+    device = window.params_panel.device
+    scroll = window.settings_dock.widget()
+    scroll.ensureWidgetVisible(device)
+    top = device.mapTo(window, device.rect().topLeft()).y()
+    assert _inside_window(window, device) and top + device.height() <= window.statusBar().y()

@@ -12,7 +12,7 @@ import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QSlider, QSpinBox,
+                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy, QSlider, QSpinBox,
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
@@ -38,6 +38,7 @@ from doodlepaint.ui.render import RenderController
 LIVE_DELAY_MS = 250
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
+DOCK_WIDTH = 300        # leaves the three views room in an 800 px window
 CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
 
 
@@ -54,6 +55,16 @@ def sample_document() -> Document:
     if pick_device("auto").type == "cpu":
         document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
     return document
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A panel taller than a small screen scrolls instead of running under the status bar."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
@@ -119,6 +130,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.setAcceptDrops(True)
         self.resize(1500, 950)
+        self.resizeDocks([self.labels_dock, self.settings_dock], [2, 3], Qt.Orientation.Vertical)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self.restoreState(self.settings.value("window_state", b""))
         self.set_document(self.doc, None)
@@ -136,7 +148,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([420, 580])
         self.setCentralWidget(splitter)
         self.labels_dock = self._dock("Labels", self.palette_panel, "labels_dock")
-        self.settings_dock = self._dock("Render settings", self.params_panel, "settings_dock")
+        self.settings_dock = self._dock("Render settings", _scrolling(self.params_panel), "settings_dock")
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -144,7 +156,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
                          QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setMinimumWidth(330)
+        dock.setMinimumWidth(DOCK_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
 
@@ -281,6 +293,9 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("render_toolbar")
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        spacer = QWidget()                                      # keeps Render at the right edge
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        toolbar.addWidget(spacer)
         self.live_box = QCheckBox("Live")
         self.live_box.setToolTip(self.live_action.statusTip())
         self.live_box.toggled.connect(self.live_action.setChecked)
@@ -291,6 +306,7 @@ class MainWindow(QMainWindow):
         toolbar.widgetForAction(self.render_action).setStyleSheet(
             "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
             "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
+        toolbar.setMinimumWidth(toolbar.sizeHint().width())     # the tools toolbar gives way, not this one
         self.set_overlay_opacity(self.opacity_slider.value())
 
     def _connect_panels(self) -> None:
