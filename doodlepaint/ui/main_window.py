@@ -26,7 +26,9 @@ from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, with_suffix
+from doodlepaint.ui import export_size
+from doodlepaint.ui.export_size import ExportAtSize, export_request
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
@@ -88,6 +90,9 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
         self.render = RenderController(encoder, self)
+        self.export_at_size = ExportAtSize(self, encoder)
+        self.export_at_size.saved.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
+        self.export_at_size.failed.connect(lambda message: QMessageBox.warning(self, "Cannot export", message))
         self.render_size = QSize()
         self.undo_group = QUndoGroup(self)
         self.style_undo, self.doodle_undo = QUndoStack(self.undo_group), QUndoStack(self.undo_group)
@@ -207,6 +212,8 @@ class MainWindow(QMainWindow):
         menu.addAction(a("Remove Photo", self.remove_photo))
         menu.addSeparator()
         menu.addAction(a("&Export PNG…", self.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
+        menu.addAction(a("Export at &Size…", self.ask_export_at_size, "Ctrl+Shift+E",
+                         "Paint the final picture bigger than the preview, starting from it, and save it"))
         menu.addSeparator()
         menu.addAction(a("&Quit", self.close, key.Quit))
 
@@ -681,7 +688,9 @@ class MainWindow(QMainWindow):
     def ask_open_project(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(), PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project",
+                                              output_folder(self.settings, "project_folder", self.project_path),
+                                              PROJECT_FILTER)
         if path:
             self.open_project(path)
 
@@ -689,14 +698,20 @@ class MainWindow(QMainWindow):
         with self.guard("Cannot open the project"):
             self.set_document(load_project(path), Path(path))
             self._remember(path)
+            self.settings.setValue("project_folder", str(Path(path).parent))
 
     def save(self) -> bool:
         if self.project_path is None:
             return self.save_as()
         return self.save_project(self.project_path)
 
+    def _document_stem(self) -> str:
+        return self.project_path.stem if self.project_path is not None else "Untitled"
+
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(), PROJECT_FILTER)
+        suggested = Path(output_folder(self.settings, "project_folder", self.project_path)) / \
+            f"{self._document_stem()}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(suggested), PROJECT_FILTER)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:
@@ -705,6 +720,7 @@ class MainWindow(QMainWindow):
             self.project_path = Path(path)
             self.set_dirty(False)
             self._remember(path)
+            self.settings.setValue("project_folder", str(Path(path).parent))
             self.statusBar().showMessage(f"Saved {path}", 5000)
             return True
         return False
@@ -713,10 +729,30 @@ class MainWindow(QMainWindow):
         if self.doc.result is None:
             QMessageBox.information(self, "Nothing to export", "Render first: Export saves the finished render.")
             return
-        suggested = str(Path(self._last_folder()) / "doodlepaint.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", suggested, PNG_FILTER)   # asks before overwriting
+        path = self._ask_export_path(f"{self._document_stem()}.png")
         if path:
-            self.export_png(with_suffix(path, ".png"))
+            self.export_png(path)
+
+    def _ask_export_path(self, name: str) -> str:
+        suggested = Path(output_folder(self.settings, "export_folder", self.project_path)) / name
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", str(suggested), PNG_FILTER)  # asks before overwriting
+        if path:
+            self.settings.setValue("export_folder", str(Path(path).parent))
+        return with_suffix(path, ".png") if path else ""
+
+    def ask_export_at_size(self) -> None:
+        if self.doc.result is None:
+            QMessageBox.information(self, "Nothing to export", "Render first: Export at Size starts from the "
+                                    "finished render and paints it bigger.")
+            return
+        width = export_size.ask_export_width(self, self.doc.result.shape[1])
+        path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
+        if path:
+            self.export_at_size_to(path, width)
+
+    def export_at_size_to(self, path: str, width: int) -> None:
+        with self.guard("Cannot export"):
+            self.export_at_size.start(export_request(self.doc, width), pick_device(self.device_choice), path)
 
     def export_png(self, path: str) -> None:
         with self.guard("Cannot export"):
@@ -815,6 +851,7 @@ class MainWindow(QMainWindow):
         self.live_timer.stop()
         self.autosave_timer.stop()
         self.render.shutdown()
+        self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.recovery.discard()
