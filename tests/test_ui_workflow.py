@@ -1,4 +1,6 @@
 """What a first-time painter stumbled on (issue #12): each test would have caught one of them."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -151,3 +153,11 @@ def test_render_cancel_and_the_device_stay_reachable(window, qtbot, size):
     scroll.ensureWidgetVisible(device)
     top = device.mapTo(window, device.rect().topLeft()).y()
     assert _inside_window(window, device) and top + device.height() <= window.statusBar().y()
+
+
+def test_the_readme_describes_the_window_as_it_is():
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    using = readme[readme.index("## Using the app"):readme.index("## The command line")]
+    assert "side by side" not in using
+    for words in ("Export at Size", "Suggest labels", "Ctrl+Y", "Colour…"):
+        assert words in using
