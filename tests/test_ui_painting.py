@@ -76,7 +76,7 @@ def test_fill_replaces_a_connected_region_in_one_step(window, qtbot):
 
 def test_the_right_button_paints_the_label_in_bold(window, qtbot):
     view = window.doodle_view
-    window.set_eraser_label(1)
+    window.set_right_button_label(1)
     window.set_brush_size(1)
     qtbot.mouseClick(view, Qt.MouseButton.RightButton, pos=at(view, 2, 2))
     assert window.doc.target_ids[2, 2] == 1
@@ -92,7 +92,7 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
     window.select_label(0)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 12, 3))
     assert window.doc.target_ids[3, 3] == 1 and window.doc.target_ids[3, 12] == 0
-    window.set_eraser_label(1)                      # the right button's label plays no part in erasing
+    window.set_right_button_label(1)                      # the right button's label plays no part in erasing
     window.set_tool("eraser")
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 3))
     qtbot.mouseMove(view, at(view, 14, 3))
@@ -104,7 +104,7 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
 
 def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
     view = window.doodle_view
-    window.set_eraser_label(0)
+    window.set_right_button_label(0)
     window.new_doodle()
     window.select_label(1)
     window.set_brush_size(2)

@@ -206,7 +206,8 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(a("Open &Doodle…", lambda: self._ask_open("Open a doodle", self.open_doodle)))
         menu.addAction(a("Save Doo&dle…", lambda: self._ask_save_png(self.doc.target_ids)))
-        menu.addAction(a("&New Doodle", self.new_doodle, tip="Clear the doodle to the eraser label"))
+        menu.addAction(a("&New Doodle", self.new_doodle,
+                         tip="Clear the doodle to the label in bold (the right button's label)"))
         menu.addAction(a("Open P&hoto Under Doodle…", lambda: self._ask_open("Open a photo", self.open_photo),
                          tip="A photo under the doodle keeps its shapes in the result"))
         menu.addAction(a("Remove Photo", self.remove_photo))
@@ -322,7 +323,7 @@ class MainWindow(QMainWindow):
         panel.name_edited.connect(self.rename_label)
         panel.add_requested.connect(self.add_label)
         panel.remove_requested.connect(self.remove_label)
-        panel.eraser_requested.connect(self.set_eraser_label)
+        panel.right_button_requested.connect(self.set_right_button_label)
         panel.colour_requested.connect(self.ask_label_colour)
         panel.suggest_requested.connect(self.ask_suggest_labels)
         self.params_panel.params_changed.connect(self.set_params)
@@ -441,7 +442,7 @@ class MainWindow(QMainWindow):
         self.tools.label = label
         self.refresh_palette()
 
-    def set_eraser_label(self, label: int) -> None:
+    def set_right_button_label(self, label: int) -> None:
         if label >= 0:
             self.tools.background = label
             self.refresh_palette()
@@ -493,7 +494,7 @@ class MainWindow(QMainWindow):
 
     def style_map_has_edits(self) -> bool:
         """The painter corrected the painting's map: in this session, or in the project it came from."""
-        return self.style_undo.count() > 0 or self.project_path is not None
+        return self.style_undo.canUndo() or self.project_path is not None
 
     def ask_suggest_labels(self) -> None:
         if self.style_map_has_edits() and not confirm_replace_map(self):

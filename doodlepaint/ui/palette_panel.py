@@ -28,7 +28,7 @@ class PalettePanel(QWidget):
     name_edited = Signal(int, str)
     add_requested = Signal()
     remove_requested = Signal(int)
-    eraser_requested = Signal(int)
+    right_button_requested = Signal(int)
     colour_requested = Signal(int)
     suggest_requested = Signal()
 
@@ -43,30 +43,30 @@ class PalettePanel(QWidget):
         self.list.itemChanged.connect(lambda item: self.name_edited.emit(self.list.row(item), item.text()))
         self.add = QPushButton("Add label")
         self.remove = QPushButton("Remove")
-        self.eraser = QPushButton("Right-button label")
+        self.right_button = QPushButton("Right-button label")
         self.colour = QPushButton("Colour…")
         self.suggest = QPushButton("Suggest labels…")
         self.add.setToolTip("Add a new label with its own colour.")
         self.remove.setToolTip("Remove the selected label; its pixels become another label.")
-        self.eraser.setToolTip("The right mouse button paints the selected label (shown in bold).")
+        self.right_button.setToolTip("The right mouse button paints the selected label (shown in bold).")
         self.colour.setToolTip("Change the selected label's colour on both maps.")
         self.suggest.setToolTip("Split the painting into colour regions as a starting label map you then correct.")
         self.add.clicked.connect(self.add_requested)
         self.remove.clicked.connect(lambda: self.remove_requested.emit(self.list.currentRow()))
-        self.eraser.clicked.connect(lambda: self.eraser_requested.emit(self.list.currentRow()))
+        self.right_button.clicked.connect(lambda: self.right_button_requested.emit(self.list.currentRow()))
         self.suggest.clicked.connect(self.suggest_requested)
         self.colour.clicked.connect(lambda: self.colour_requested.emit(self.list.currentRow()))
         buttons = QGridLayout()
         buttons.addWidget(self.add, 0, 0)
         buttons.addWidget(self.remove, 0, 1)
         buttons.addWidget(self.colour, 1, 0)
-        buttons.addWidget(self.eraser, 1, 1)
+        buttons.addWidget(self.right_button, 1, 1)
         buttons.addWidget(self.suggest, 2, 0, 1, 2)
         layout = QVBoxLayout(self)
         layout.addWidget(self.list, 1)
         layout.addLayout(buttons)
 
-    def set_labels(self, palette: np.ndarray, names: list[str], current: int, eraser: int) -> None:
+    def set_labels(self, palette: np.ndarray, names: list[str], current: int, right_button: int) -> None:
         self.list.blockSignals(True)
         while self.list.count() > len(names):
             self.list.takeItem(self.list.count() - 1)
@@ -80,7 +80,7 @@ class PalettePanel(QWidget):
             if item.text() != name:
                 item.setText(name)
             font = QFont(item.font())
-            font.setBold(index == eraser)
+            font.setBold(index == right_button)
             item.setFont(font)
         if self.list.currentRow() != current:
             self.list.setCurrentRow(current)
