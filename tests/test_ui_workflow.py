@@ -161,3 +161,35 @@ def test_the_readme_describes_the_window_as_it_is():
     assert "side by side" not in using
     for words in ("Export at Size", "Suggest labels", "Ctrl+Y", "Colour…"):
         assert words in using
+
+
+def _save_doodle(path, window, ids):
+    Image.fromarray(window.doc.colours(ids)).save(path)
+
+
+def test_opening_a_doodle_of_the_same_size_is_one_undo_step(window, qtbot, tmp_path):
+    qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=at(window.doodle_view, 3, 3))
+    painted = window.doc.target_ids.copy()
+    _save_doodle(tmp_path / "flat.png", window, np.ones((16, 16), np.int64))
+    window.open_doodle(str(tmp_path / "flat.png"))
+    assert np.all(window.doc.target_ids == 1) and window.doodle_undo.undoText() == "Open doodle"
+    window.undo_action.trigger()
+    assert np.array_equal(window.doc.target_ids, painted)
+
+
+def test_a_doodle_of_another_size_asks_before_dropping_the_strokes(window, qtbot, tmp_path):
+    qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=at(window.doodle_view, 3, 3))
+    painted = window.doc.target_ids.copy()
+    _save_doodle(tmp_path / "big.png", window, np.ones((32, 32), np.int64))
+    window.open_doodle(str(tmp_path / "big.png"))         # the recorded question answers no
+    assert window.messages[-1][1] == "Replace the doodle?"
+    assert np.array_equal(window.doc.target_ids, painted) and window.doodle_undo.canUndo()
+
+
+def test_opening_a_label_map_over_a_corrected_one_asks_first(window, qtbot, tmp_path):
+    _hand_correct_the_painting_map(window, qtbot)
+    corrected = window.doc.style_ids.copy()
+    _save_doodle(tmp_path / "map.png", window, np.zeros((16, 16), np.int64))
+    window.open_style_map(str(tmp_path / "map.png"))
+    assert window.messages[-1][1] == "Replace the label map?"
+    assert np.array_equal(window.doc.style_ids, corrected)

@@ -8,12 +8,15 @@ from PySide6.QtWidgets import QColorDialog, QInputDialog, QMessageBox, QWidget
 
 def confirm_replace_map(parent: QWidget) -> bool:
     """Suggest Labels replaces the painting's label map: ask first when the painter has corrected it."""
+    return confirm_replace(parent, "Replace the label map?",
+                           "Suggest Labels replaces the painting's label map, including your corrections to it. "
+                           "Edit → Undo brings them back.")
+
+
+def confirm_replace(parent: QWidget, title: str, text: str) -> bool:
+    """Yes to replace a map the painter has edited; Cancel, the default, keeps it."""
     buttons = QMessageBox.StandardButton
-    answer = QMessageBox.question(
-        parent, "Replace the label map?",
-        "Suggest Labels replaces the painting's label map, including your corrections to it. "
-        "Edit → Undo brings them back.", buttons.Yes | buttons.Cancel, buttons.Cancel)
-    return answer == buttons.Yes
+    return QMessageBox.question(parent, title, text, buttons.Yes | buttons.Cancel, buttons.Cancel) == buttons.Yes
 
 
 def ask_label_count(parent: QWidget, current: int) -> int | None:

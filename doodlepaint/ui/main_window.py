@@ -30,7 +30,8 @@ from doodlepaint.ui import export_size
 from doodlepaint.ui.export_size import ExportAtSize, export_request
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
-from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
+from doodlepaint.ui.label_dialogs import (ask_label_colour, ask_label_count, ask_label_name, confirm_replace,
+                                         confirm_replace_map)
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
@@ -623,6 +624,9 @@ class MainWindow(QMainWindow):
             self.open_style(path)
 
     def open_style(self, path: str) -> None:
+        if self.style_undo.canUndo() and not confirm_replace(
+                self, "Open another painting?", "Its label map replaces the one you corrected; this cannot be undone."):
+            return
         with self.guard("Cannot open the painting"):
             rgb = load_rgb(path, "painting")
             sem = sibling_style_map(path)
@@ -637,6 +641,10 @@ class MainWindow(QMainWindow):
                                          "the brush and name the labels.", 10000)
 
     def open_style_map(self, path: str) -> None:
+        if self.style_undo.canUndo() and not confirm_replace(
+                self, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
+                "renumber the labels; this cannot be undone."):
+            return
         with self.guard("Cannot open the label map"):
             self.doc.set_style_map(load_rgb(path, "label map"))
             self.reset_history()
@@ -645,7 +653,28 @@ class MainWindow(QMainWindow):
 
     def open_doodle(self, path: str) -> None:
         with self.guard("Cannot open the doodle"):
-            self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+            self._replace_doodle(load_rgb(path, "doodle"))
+
+    def _replace_doodle(self, rgb: np.ndarray) -> None:
+        """A doodle of the same size is one undo step; one of another size asks first when the doodle has
+        strokes, since the old strokes cannot be undone on a map of another size."""
+        ids, content = self.doc.target_ids, self.doc.content
+        self.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
+        if self.doc.target_ids.shape == ids.shape:
+            stroke = Stroke(ids)
+            ids[...] = self.doc.target_ids               # in place: the doodle's undo steps refer to this array
+            self.doc.target_ids = ids
+            edit = stroke.finish()
+            if edit is not None:
+                self.doodle_undo.push(EditCommand(edit, "Open doodle", self.doodle_painter.history_changed))
+                self.doodle_painter.keep_original()
+                self.doodle_painter.history_changed()
+            self._activate(self.doodle_view, self.doodle_undo)
+        elif self.doodle_undo.canUndo() and not confirm_replace(
+                self, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
+                "cannot be undone after it."):
+            self.doc.target_ids, self.doc.content = ids, content
+        else:
             self._doodle_replaced()
 
     def open_photo(self, path: str) -> None:
@@ -779,13 +808,11 @@ class MainWindow(QMainWindow):
                 self.open_project(path)
         elif target is self.doodle_view:
             try:
-                self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+                self._replace_doodle(load_rgb(path, "doodle"))
             except LabelMapError:
                 self.open_photo(path)      # not in the label colours: a photo to paint over
             except DoodleError as error:
                 QMessageBox.warning(self, "Cannot open the doodle", str(error))
-            else:
-                self._doodle_replaced()
         elif target is self.style_view and Path(path).stem.endswith("_sem"):
             self.open_style_map(path)
         else:
