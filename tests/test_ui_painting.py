@@ -1,5 +1,7 @@
 import numpy as np
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QInputDialog
 
 from doodlepaint.engine.labels import hex_colour
 from doodlepaint.engine.params import PRESETS
@@ -72,14 +74,59 @@ def test_fill_replaces_a_connected_region_in_one_step(window, qtbot):
     assert window.doodle_undo.count() == 1
 
 
-def test_right_button_and_eraser_paint_the_eraser_label(window, qtbot):
+def test_the_right_button_paints_the_label_in_bold(window, qtbot):
     view = window.doodle_view
-    window.set_eraser_label(1)
+    window.set_right_button_label(1)
     window.set_brush_size(1)
     qtbot.mouseClick(view, Qt.MouseButton.RightButton, pos=at(view, 2, 2))
-    window.set_tool("eraser")
+    assert window.doc.target_ids[2, 2] == 1
+    assert window.palette_panel.list.item(1).font().bold() and not window.palette_panel.list.item(0).font().bold()
+
+
+def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
+    view = window.doodle_view
+    opened = window.doc.target_ids.copy()           # left half label 0, right half label 1
+    window.set_brush_size(3)
+    window.select_label(1)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 3, 3))
-    assert window.doc.target_ids[2, 2] == 1 and window.doc.target_ids[3, 3] == 1
+    window.select_label(0)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 12, 3))
+    assert window.doc.target_ids[3, 3] == 1 and window.doc.target_ids[3, 12] == 0
+    window.set_right_button_label(1)                      # the right button's label plays no part in erasing
+    window.set_tool("eraser")
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 3))
+    qtbot.mouseMove(view, at(view, 14, 3))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=at(view, 14, 3))
+    assert np.array_equal(window.doc.target_ids, opened)
+    assert window.doodle_undo.count() == 3 and window.doodle_undo.undoText() == "Erase"
+    assert "brings back the map as it was" in window.tool_actions["eraser"].toolTip()
+
+
+def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
+    view = window.doodle_view
+    window.set_right_button_label(0)
+    window.new_doodle()
+    window.select_label(1)
+    window.set_brush_size(2)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 5, 5))
+    assert window.doc.target_ids[5, 5] == 1
+    window.set_tool("eraser")
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 5, 5))
+    assert np.all(window.doc.target_ids == 0)
+
+
+def test_ctrl_y_and_ctrl_shift_z_both_redo(window, qtbot):
+    view = window.doodle_view
+    before = window.doc.target_ids.copy()
+    window.select_label(1)
+    qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 3, 3))
+    painted = window.doc.target_ids.copy()
+    for redo_key in ("Ctrl+Y", "Ctrl+Shift+Z"):
+        qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert np.array_equal(window.doc.target_ids, before)
+        sequence = QKeySequence(redo_key)[0]
+        qtbot.keyClick(view, sequence.key(), sequence.keyboardModifiers())
+        assert np.array_equal(window.doc.target_ids, painted), redo_key
 
 
 def test_shift_click_draws_a_straight_line(window, qtbot):
@@ -115,12 +162,14 @@ def test_the_palette_comes_from_the_style_map(window):
     assert [hex_colour(c) for c in window.doc.palette] == [scene.names[n] for n in names]
 
 
-def test_palette_edits_reach_the_document(window):
+def test_palette_edits_reach_the_document(window, monkeypatch):
     panel = window.palette_panel
     panel.list.item(0).setText("sky")
     assert window.doc.names[0] == "sky"
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("  cliffs ", True))
     panel.add.click()
     assert len(window.doc.palette) == 3 and panel.list.count() == 3 and window.tools.label == 2
+    assert window.doc.names[2] == "cliffs" and panel.list.item(2).text() == "cliffs"
     panel.list.setCurrentRow(2)
     panel.remove.click()                                    # unused: no question asked
     assert len(window.doc.palette) == 2 and panel.list.count() == 2

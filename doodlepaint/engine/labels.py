@@ -36,6 +36,12 @@ def hex_colour(rgb) -> str:
     return "#%02x%02x%02x" % tuple(int(v) for v in rgb)
 
 
+def describe_label(label: int, palette: np.ndarray, names=()) -> str:
+    """A label as the painter knows it: its name with its colour, or the colour alone when it has none."""
+    colour = hex_colour(palette[label])
+    return f"“{names[label]}” ({colour})" if label < len(names) else colour
+
+
 def _unique_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     packed = (rgb[..., 0].astype(np.int64) << 16) | (rgb[..., 1].astype(np.int64) << 8) | rgb[..., 2]
     codes, inverse, counts = np.unique(packed.reshape(-1), return_inverse=True, return_counts=True)
@@ -104,8 +110,9 @@ def nearest_labels(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray
     return distance.argmin(1), distance.min(1)
 
 
-def target_label_ids(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Snap a doodle to the style palette; a colour the style map lacks is an error saying where it is."""
+def target_label_ids(rgb: np.ndarray, palette: np.ndarray, names=()) -> np.ndarray:
+    """Snap a doodle to the style palette; a colour the style map lacks is an error saying where it is and
+    listing the labels, by their `names` where known."""
     own = dominant_colours(rgb)
     used, distance = nearest_labels(own, palette)
     for colour, far in zip(own, distance):
@@ -114,17 +121,17 @@ def target_label_ids(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
             raise LabelMapError(
                 f"the doodle uses colour {hex_colour(colour)} (around x={int(xs.mean())}, y={int(ys.mean())}, "
                 f"{len(xs)} pixels) which is not a label of the style map; style labels are "
-                f"{', '.join(hex_colour(p) for p in palette)}")
+                f"{', '.join(describe_label(i, palette, names) for i in range(len(palette)))}")
     allowed = np.unique(used)
     return allowed[snap_to(rgb, palette[allowed])]
 
 
-def check_shared_labels(style_ids: np.ndarray, target_ids: np.ndarray, palette: np.ndarray) -> None:
+def check_shared_labels(style_ids: np.ndarray, target_ids: np.ndarray, palette: np.ndarray, names=()) -> None:
     """Every label in the doodle must have pixels in the style map, else there is nothing to copy."""
     present = np.bincount(style_ids.reshape(-1), minlength=len(palette)) > 0
     for label in np.unique(target_ids):
         if label >= len(palette) or not present[label]:
-            colour = hex_colour(palette[label]) if label < len(palette) else f"#{label}"
+            colour = describe_label(label, palette, names) if label < len(palette) else f"#{label}"
             ys, xs = np.nonzero(target_ids == label)
             raise LabelMapError(f"the doodle's label {colour} (around x={int(xs.mean())}, y={int(ys.mean())}) "
                                 "does not appear in the style map: paint it somewhere on the style map")

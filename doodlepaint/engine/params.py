@@ -88,6 +88,7 @@ class TransferRequest:
     params: TransferParams = field(default_factory=TransferParams)
     content: np.ndarray | None = None
     init_image: np.ndarray | None = None
+    label_names: tuple[str, ...] = ()   # the palette's names, for errors a painter understands
 
 
 @dataclass(frozen=True, eq=False)

@@ -109,7 +109,7 @@ def validate(request: TransferRequest) -> None:
                             f"but the style image is {request.style.shape[1]}x{request.style.shape[0]}")
     if request.target_labels.ndim != 2 or min(request.target_labels.shape) < 8:
         raise LabelMapError("the target map must be a 2-D label image at least 8 pixels on each side")
-    check_shared_labels(request.style_labels, request.target_labels, request.palette)
+    check_shared_labels(request.style_labels, request.target_labels, request.palette, request.label_names)
     if request.params.init == "content" and request.content is None:
         raise DoodleError("init 'content' needs a content image")
     if request.params.init == "image" and request.init_image is None:

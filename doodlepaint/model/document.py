@@ -52,7 +52,7 @@ class Document:
         # Copies of the maps: the artist goes on painting in place while the render thread reads them.
         return TransferRequest(style=self.style, style_labels=self.style_ids.copy(),
                                target_labels=self.target_ids.copy(), palette=self.palette.copy(),
-                               params=self.params, content=self.content)
+                               params=self.params, content=self.content, label_names=tuple(self.names))
 
     def colours(self, ids: np.ndarray) -> np.ndarray:
         """The label colours of a map as an RGB image."""
@@ -68,6 +68,19 @@ class Document:
         self.palette = np.vstack([self.palette, np.asarray(colour, np.uint8)[None]])
         self.names.append(name or f"label {len(self.palette)}")
         return len(self.palette) - 1
+
+    def set_label_colour(self, label: int, rgb) -> None:
+        """A label's new colour must stay apart from the others, or saved maps would merge them."""
+        rgb = np.asarray(rgb, np.uint8)
+        others = np.delete(self.palette, label, axis=0)
+        if len(others):
+            nearest, distance = nearest_labels(rgb[None], others)
+            if distance[0] <= MATCH_DISTANCE:
+                other = int(nearest[0]) + (int(nearest[0]) >= label)
+                raise ValueError(f"{hex_colour(rgb)} is too close to the colour of “{self.names[other]}”: "
+                                 "pick a colour that differs more")
+        self.palette = self.palette.copy()
+        self.palette[label] = rgb
 
     def remove_label(self, label: int) -> None:
         """Pixels of `label` become the first other label; later ids shift down by one."""
@@ -112,7 +125,7 @@ class Document:
 
     def set_target_from_rgb(self, rgb: np.ndarray) -> None:
         """A doodle painted elsewhere in the style map's colours; a foreign colour raises LabelMapError."""
-        ids = target_label_ids(rgb, self.palette)
+        ids = target_label_ids(rgb, self.palette, self.names)
         if self.content is not None and ids.shape != self.content.shape[:2]:
             self.content = None
         self.target_ids = ids

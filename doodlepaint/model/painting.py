@@ -17,8 +17,11 @@ def _centre(point: tuple[float, float]) -> tuple[float, float]:
 
 
 def paint_segment(ids: np.ndarray, start: tuple[float, float], end: tuple[float, float],
-                  size: float, label: int) -> tuple[int, int, int, int] | None:
+                  size: float, label: int | np.ndarray) -> tuple[int, int, int, int] | None:
     """Paint a round brush of diameter `size` pixels from `start` to `end` (x, y), in place.
+
+    `label` is a label id, or a map of ids the shape of `ids` whose pixels the brush copies back (the
+    eraser restores a map as it was).
 
     Returns the rectangle (top, left, bottom, right) that holds every changed pixel, or None when the
     segment lies off the map, so a view can redraw just that part."""
@@ -35,7 +38,10 @@ def paint_segment(ids: np.ndarray, start: tuple[float, float], end: tuple[float,
     length2 = dx * dx + dy * dy
     t = np.clip((px * dx + py * dy) / length2, 0.0, 1.0) if length2 > 0 else 0.0
     inside = (px - t * dx) ** 2 + (py - t * dy) ** 2 <= radius * radius
-    ids[top:bottom, left:right][inside] = label
+    if isinstance(label, np.ndarray):
+        ids[top:bottom, left:right][inside] = label[top:bottom, left:right][inside]
+    else:
+        ids[top:bottom, left:right][inside] = label
     return top, left, bottom, right
 
 

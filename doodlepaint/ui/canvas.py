@@ -74,6 +74,10 @@ class CanvasView(QWidget):
         self.overlay_opacity = opacity
         self.update()
 
+    def overlay_shown(self) -> bool:
+        """Hiding the map hides it over a painting or a photo; a doodle with nothing under it stays."""
+        return self.overlay is not None and (self.overlay_visible or self.base is None)
+
     def set_overlay_visible(self, visible: bool) -> None:
         self.overlay_visible = visible
         self.update()
@@ -130,7 +134,7 @@ class CanvasView(QWidget):
             painter.drawImage(target, self.base)
         else:
             painter.fillRect(target, Qt.GlobalColor.white)
-        if self.overlay is not None and self.overlay_visible:
+        if self.overlay_shown():
             painter.setOpacity(self.overlay_opacity if self.base is not None else 1.0)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             painter.drawImage(target, self.overlay)

@@ -1,5 +1,9 @@
-"""File dialogs' filters and suffixes."""
+"""File dialogs' filters, suffixes and starting folders."""
 from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QStandardPaths
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 PNG_FILTER = "PNG images (*.png)"
@@ -8,3 +12,18 @@ PROJECT_FILTER = "doodlepaint projects (*.doodlepaint)"
 
 def with_suffix(path: str, suffix: str) -> str:
     return path if path.lower().endswith(suffix) else path + suffix
+
+
+def documents_folder() -> str:
+    """Where a painter keeps their work: their documents folder, else home (never the samples)."""
+    folder = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return folder if folder and Path(folder).is_dir() else str(Path.home())
+
+
+def output_folder(settings: QSettings, key: str, project_path: Path | None) -> str:
+    """Where a project or export dialog starts: the folder last used for that, else the project's own
+    folder, else the documents folder."""
+    folder = settings.value(key, "")
+    if folder and Path(folder).is_dir():
+        return str(folder)
+    return str(project_path.parent) if project_path is not None else documents_folder()

@@ -8,6 +8,7 @@ shows: the instant picture, a refinement in progress, a finished render, or a st
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -43,21 +44,18 @@ def seeded_request(request: TransferRequest, instant_ok: bool) -> TransferReques
     """An optimisation that opens with the instant picture (its first frame) when it can."""
     params = request.params
     if instant_ok and params.method not in FEED_FORWARD and params.init == "auto" and request.content is None:
-        return TransferRequest(request.style, request.style_labels, request.target_labels, request.palette,
-                               params.replace(init="instant"))
+        return dataclasses.replace(request, params=params.replace(init="instant"))
     return request
 
 
 def instant_request(request: TransferRequest) -> TransferRequest:
-    return TransferRequest(request.style, request.style_labels, request.target_labels, request.palette,
-                           request.params.replace(method="swap"), request.content)
+    return dataclasses.replace(request, params=request.params.replace(method="swap"))
 
 
 def refine_request(request: TransferRequest, instant_frame) -> TransferRequest:
     """The user's method, shortened, starting from the instant picture already on screen."""
     params = refinement(request.params).replace(init="image")
-    return TransferRequest(request.style, request.style_labels, request.target_labels, request.palette, params,
-                           request.content, init_image=instant_frame)
+    return dataclasses.replace(request, params=params, init_image=instant_frame)
 
 
 class LivePreview(QObject):

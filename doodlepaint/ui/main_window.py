@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QInputDialog, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QSizePolicy, QSlider, QSpinBox,
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QLabel,
+                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy, QSlider, QSpinBox,
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
@@ -26,8 +26,12 @@ from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, with_suffix
+from doodlepaint.ui import export_size
+from doodlepaint.ui.export_size import ExportAtSize, export_request
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
 from doodlepaint.ui.help_text import HOW_IT_WORKS
+from doodlepaint.ui.label_dialogs import (ask_label_colour, ask_label_count, ask_label_name, confirm_replace,
+                                         confirm_replace_map)
 from doodlepaint.ui.live import LivePreview, ResultState, instant_request
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
@@ -37,6 +41,7 @@ from doodlepaint.ui.render import RenderController, WarmUp
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
+DOCK_WIDTH = 300        # leaves the three views room in an 800 px window
 CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
 
 
@@ -53,6 +58,16 @@ def sample_document() -> Document:
     if pick_device("auto").type == "cpu":
         document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
     return document
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    """A panel taller than a small screen scrolls instead of running under the status bar."""
+    area = QScrollArea()
+    area.setWidget(widget)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area
 
 
 def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
@@ -76,6 +91,9 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
         self.render = RenderController(encoder, self)
+        self.export_at_size = ExportAtSize(self, encoder)
+        self.export_at_size.saved.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
+        self.export_at_size.failed.connect(lambda message: QMessageBox.warning(self, "Cannot export", message))
         self.render_size = QSize()
         self.undo_group = QUndoGroup(self)
         self.style_undo, self.doodle_undo = QUndoStack(self.undo_group), QUndoStack(self.undo_group)
@@ -98,6 +116,8 @@ class MainWindow(QMainWindow):
         for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
                             (self.result_view, None)):
             view.activated.connect(lambda v=view, s=stack: self._activate(v, s))
+        for view in (self.style_view, self.doodle_view):
+            view.pressed.connect(self._show_map_to_paint)
         for painter in (self.style_painter, self.doodle_painter):
             painter.edited.connect(self.document_edited)
             painter.picked.connect(self.select_label)
@@ -119,6 +139,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.setAcceptDrops(True)
         self.resize(1500, 950)
+        self.resizeDocks([self.labels_dock, self.settings_dock], [2, 3], Qt.Orientation.Vertical)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self.restoreState(self.settings.value("window_state", b""))
         self.set_document(self.doc, None)
@@ -140,7 +161,7 @@ class MainWindow(QMainWindow):
         splitter.setSizes([420, 580])
         self.setCentralWidget(splitter)
         self.labels_dock = self._dock("Labels", self.palette_panel, "labels_dock")
-        self.settings_dock = self._dock("Render settings", self.params_panel, "settings_dock")
+        self.settings_dock = self._dock("Render settings", _scrolling(self.params_panel), "settings_dock")
 
     def _dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -148,7 +169,7 @@ class MainWindow(QMainWindow):
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable |
                          QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        dock.setMinimumWidth(330)
+        dock.setMinimumWidth(DOCK_WIDTH)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
         return dock
 
@@ -193,20 +214,23 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(a("Open &Doodle…", lambda: self._ask_open("Open a doodle", self.open_doodle)))
         menu.addAction(a("Save Doo&dle…", lambda: self._ask_save_png(self.doc.target_ids)))
-        menu.addAction(a("&New Doodle", self.new_doodle, tip="Clear the doodle to the eraser label"))
+        menu.addAction(a("&New Doodle", self.new_doodle,
+                         tip="Clear the doodle to the label in bold (the right button's label)"))
         menu.addAction(a("Open P&hoto Under Doodle…", lambda: self._ask_open("Open a photo", self.open_photo),
                          tip="A photo under the doodle keeps its shapes in the result"))
         menu.addAction(a("Remove Photo", self.remove_photo))
         menu.addSeparator()
         menu.addAction(a("&Export PNG…", self.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
+        menu.addAction(a("Export at &Size…", self.ask_export_at_size, "Ctrl+Shift+E",
+                         "Paint the final picture bigger than the preview, starting from it, and save it"))
         menu.addSeparator()
         menu.addAction(a("&Quit", self.close, key.Quit))
 
         menu = self.menuBar().addMenu("&Edit")
-        undo = self.undo_group.createUndoAction(self, "&Undo")
+        undo = self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         undo.setShortcut(key.Undo)
-        redo = self.undo_group.createRedoAction(self, "&Redo")
-        redo.setShortcut(key.Redo)
+        redo = self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])   # Linux/Mac and Windows habits
         menu.addActions([undo, redo])
         menu.addSeparator()
         menu.addAction(a("&Suggest Labels…", self.ask_suggest_labels))
@@ -216,7 +240,8 @@ class MainWindow(QMainWindow):
         self.tool_actions = {}
         tool_keys = {"brush": ("&Brush", "B"), "eraser": ("&Eraser", "E"), "fill": ("&Fill", "G"),
                      "eyedropper": ("Eye&dropper", "I")}
-        tool_tips = {"brush": "Paint the selected label", "eraser": "Paint the eraser label (bold in the list)",
+        tool_tips = {"brush": "Paint the selected label (the right button paints the label in bold)",
+                     "eraser": "Erase your strokes: brings back the map as it was opened, suggested or cleared",
                      "fill": "Fill a connected region with the selected label",
                      "eyedropper": "Pick the label under the pointer"}
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -236,9 +261,8 @@ class MainWindow(QMainWindow):
         menu.addAction(a("Zoom &Out", lambda: self.active_view.zoom_by(0.8), key.ZoomOut))
         menu.addAction(a("&Fit All", self.fit_views, "Ctrl+0"))
         menu.addAction(a("&Actual Size", lambda: self.active_view.actual_size(), "Ctrl+1"))
-        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M", "Show or hide the label map",
-                                 checkable=True)
-        self.show_map_action.setChecked(True)
+        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M",
+                                 "Show or hide the label map over the painting and the photo", checkable=True)
         menu.addAction(self.show_map_action)
         menu.addSeparator()
         menu.addActions([self.labels_dock.toggleViewAction(), self.settings_dock.toggleViewAction()])
@@ -274,10 +298,18 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(QLabel(" Map opacity "))
         toolbar.addWidget(self.opacity_slider)
         toolbar.addAction(self.show_map_action)
+        toolbar.widgetForAction(self.show_map_action).setStyleSheet(
+            "QToolButton:checked { background: #3e80c8; color: white; border-radius: 3px; }")
+        self.set_map_visible(True)
         toolbar.addSeparator()
         toolbar.addAction(undo)
         toolbar.addAction(redo)
-        spacer = QWidget()
+        # Render has a toolbar of its own: a narrow window folds the tools into the ">>" menu, never Render.
+        toolbar = self.addToolBar("Render")
+        toolbar.setObjectName("render_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        spacer = QWidget()                                      # keeps Render at the right edge
         spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         toolbar.addWidget(spacer)
         self.live_box = QCheckBox("Live")
@@ -290,6 +322,7 @@ class MainWindow(QMainWindow):
         toolbar.widgetForAction(self.render_action).setStyleSheet(
             "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
             "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
+        toolbar.setMinimumWidth(toolbar.sizeHint().width())     # the tools toolbar gives way, not this one
         self.set_overlay_opacity(self.opacity_slider.value())
 
     def _connect_panels(self) -> None:
@@ -298,7 +331,8 @@ class MainWindow(QMainWindow):
         panel.name_edited.connect(self.rename_label)
         panel.add_requested.connect(self.add_label)
         panel.remove_requested.connect(self.remove_label)
-        panel.eraser_requested.connect(self.set_eraser_label)
+        panel.right_button_requested.connect(self.set_right_button_label)
+        panel.colour_requested.connect(self.ask_label_colour)
         panel.suggest_requested.connect(self.ask_suggest_labels)
         self.params_panel.params_changed.connect(self.set_params)
         self.params_panel.device_changed.connect(self.set_device)
@@ -326,6 +360,8 @@ class MainWindow(QMainWindow):
         """Maps were replaced or renumbered: old undo steps no longer apply."""
         self.style_undo.clear()
         self.doodle_undo.clear()
+        self.style_painter.keep_original()
+        self.doodle_painter.keep_original()
 
     def refresh_all(self) -> None:
         self.style_view.set_images(qimage_from_rgb(self.doc.style), self._overlay(self.doc.style_ids))
@@ -407,14 +443,21 @@ class MainWindow(QMainWindow):
 
     def set_map_visible(self, visible: bool) -> None:
         self.show_map_action.setChecked(visible)
+        self.show_map_action.setIconText("Map shown" if visible else "Map hidden")
         for view in (self.style_view, self.doodle_view):
             view.set_overlay_visible(visible)
+
+    def _show_map_to_paint(self) -> None:
+        """Painting on a hidden map would be painting blind: a stroke shows the map again."""
+        if not self.show_map_action.isChecked() and self.tools.tool != "eyedropper":
+            self.set_map_visible(True)
+            self.statusBar().showMessage("Showing the label map: it is what you paint on (M hides it).", 6000)
 
     def select_label(self, label: int) -> None:
         self.tools.label = label
         self.refresh_palette()
 
-    def set_eraser_label(self, label: int) -> None:
+    def set_right_button_label(self, label: int) -> None:
         if label >= 0:
             self.tools.background = label
             self.refresh_palette()
@@ -427,10 +470,26 @@ class MainWindow(QMainWindow):
         self.refresh_palette()
 
     def add_label(self) -> None:
+        name = ask_label_name(self, f"label {len(self.doc.palette) + 1}")
+        if name is None:
+            return
         with self.guard("Cannot add a label"):
-            self.tools.label = self.doc.add_label()
+            self.tools.label = self.doc.add_label(name)
             self.refresh_palette()
             self.set_dirty(True)
+
+    def ask_label_colour(self, label: int) -> None:
+        if not 0 <= label < len(self.doc.palette):
+            return
+        rgb = ask_label_colour(self, self.doc.names[label], self.doc.palette[label])
+        if rgb is not None:
+            self.set_label_colour(label, rgb)
+
+    def set_label_colour(self, label: int, rgb) -> None:
+        with self.guard("Cannot change the label's colour"):
+            self.doc.set_label_colour(label, rgb)
+            self.refresh_maps()
+            self.document_edited()
 
     def remove_label(self, label: int) -> None:
         if label < 0 or len(self.doc.palette) < 2:
@@ -448,10 +507,15 @@ class MainWindow(QMainWindow):
         self.refresh_maps()
         self.document_edited()
 
+    def style_map_has_edits(self) -> bool:
+        """The painter corrected the painting's map: in this session, or in the project it came from."""
+        return self.style_undo.canUndo() or self.project_path is not None
+
     def ask_suggest_labels(self) -> None:
-        count, ok = QInputDialog.getInt(self, "Suggest labels", "Split the painting into this many colour regions:",
-                                        len(self.doc.palette), 2, 32)
-        if ok:
+        if self.style_map_has_edits() and not confirm_replace_map(self):
+            return
+        count = ask_label_count(self, len(self.doc.palette))
+        if count is not None:
             self.suggest_labels(count)
 
     def suggest_labels(self, count: int) -> None:
@@ -464,6 +528,8 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
         if edit is not None:
             self.style_undo.push(EditCommand(edit, "Suggest labels", self.style_painter.history_changed))
+            self.style_painter.keep_original()
+        self._activate(self.style_view, self.style_undo)     # so Edit → Undo takes the suggestion back
         self.refresh_maps()
         self.document_edited()
         self.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
@@ -608,6 +674,9 @@ class MainWindow(QMainWindow):
             self.open_style(path)
 
     def open_style(self, path: str) -> None:
+        if self.style_undo.canUndo() and not confirm_replace(
+                self, "Open another painting?", "Its label map replaces the one you corrected; this cannot be undone."):
+            return
         with self.guard("Cannot open the painting"):
             rgb = load_rgb(path, "painting")
             sem = sibling_style_map(path)
@@ -622,6 +691,10 @@ class MainWindow(QMainWindow):
                                          "the brush and name the labels.", 10000)
 
     def open_style_map(self, path: str) -> None:
+        if self.style_undo.canUndo() and not confirm_replace(
+                self, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
+                "renumber the labels; this cannot be undone."):
+            return
         with self.guard("Cannot open the label map"):
             self.doc.set_style_map(load_rgb(path, "label map"))
             self.reset_history()
@@ -630,7 +703,28 @@ class MainWindow(QMainWindow):
 
     def open_doodle(self, path: str) -> None:
         with self.guard("Cannot open the doodle"):
-            self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+            self._replace_doodle(load_rgb(path, "doodle"))
+
+    def _replace_doodle(self, rgb: np.ndarray) -> None:
+        """A doodle of the same size is one undo step; one of another size asks first when the doodle has
+        strokes, since the old strokes cannot be undone on a map of another size."""
+        ids, content = self.doc.target_ids, self.doc.content
+        self.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
+        if self.doc.target_ids.shape == ids.shape:
+            stroke = Stroke(ids)
+            ids[...] = self.doc.target_ids               # in place: the doodle's undo steps refer to this array
+            self.doc.target_ids = ids
+            edit = stroke.finish()
+            if edit is not None:
+                self.doodle_undo.push(EditCommand(edit, "Open doodle", self.doodle_painter.history_changed))
+                self.doodle_painter.keep_original()
+                self.doodle_painter.history_changed()
+            self._activate(self.doodle_view, self.doodle_undo)
+        elif self.doodle_undo.canUndo() and not confirm_replace(
+                self, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
+                "cannot be undone after it."):
+            self.doc.target_ids, self.doc.content = ids, content
+        else:
             self._doodle_replaced()
 
     def open_photo(self, path: str) -> None:
@@ -641,6 +735,7 @@ class MainWindow(QMainWindow):
     def _doodle_replaced(self) -> None:
         """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
         self.doodle_undo.clear()
+        self.doodle_painter.keep_original()
         self.refresh_doodle()
         self.doodle_view.fit()
         self.document_edited()
@@ -657,6 +752,7 @@ class MainWindow(QMainWindow):
         edit = stroke.finish()
         if edit is not None:
             self.doodle_undo.push(EditCommand(edit, "New doodle", self.doodle_painter.history_changed))
+            self.doodle_painter.keep_original()
             self.doodle_painter.history_changed()
 
     def _ask_save_png(self, ids: np.ndarray) -> None:
@@ -672,7 +768,9 @@ class MainWindow(QMainWindow):
     def ask_open_project(self) -> None:
         if not self.maybe_save():
             return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project", self._last_folder(), PROJECT_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open project",
+                                              output_folder(self.settings, "project_folder", self.project_path),
+                                              PROJECT_FILTER)
         if path:
             self.open_project(path)
 
@@ -680,14 +778,20 @@ class MainWindow(QMainWindow):
         with self.guard("Cannot open the project"):
             self.set_document(load_project(path), Path(path))
             self._remember(path)
+            self.settings.setValue("project_folder", str(Path(path).parent))
 
     def save(self) -> bool:
         if self.project_path is None:
             return self.save_as()
         return self.save_project(self.project_path)
 
+    def _document_stem(self) -> str:
+        return self.project_path.stem if self.project_path is not None else "Untitled"
+
     def save_as(self) -> bool:
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", self._last_folder(), PROJECT_FILTER)
+        suggested = Path(output_folder(self.settings, "project_folder", self.project_path)) / \
+            f"{self._document_stem()}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(suggested), PROJECT_FILTER)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:
@@ -696,6 +800,7 @@ class MainWindow(QMainWindow):
             self.project_path = Path(path)
             self.set_dirty(False)
             self._remember(path)
+            self.settings.setValue("project_folder", str(Path(path).parent))
             self.statusBar().showMessage(f"Saved {path}", 5000)
             return True
         return False
@@ -704,10 +809,30 @@ class MainWindow(QMainWindow):
         if self.doc.result is None:
             QMessageBox.information(self, "Nothing to export", "Render first: Export saves the finished render.")
             return
-        suggested = str(Path(self._last_folder()) / "doodlepaint.png")
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", suggested, PNG_FILTER)   # asks before overwriting
+        path = self._ask_export_path(f"{self._document_stem()}.png")
         if path:
-            self.export_png(with_suffix(path, ".png"))
+            self.export_png(path)
+
+    def _ask_export_path(self, name: str) -> str:
+        suggested = Path(output_folder(self.settings, "export_folder", self.project_path)) / name
+        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", str(suggested), PNG_FILTER)  # asks before overwriting
+        if path:
+            self.settings.setValue("export_folder", str(Path(path).parent))
+        return with_suffix(path, ".png") if path else ""
+
+    def ask_export_at_size(self) -> None:
+        if self.doc.result is None:
+            QMessageBox.information(self, "Nothing to export", "Render first: Export at Size starts from the "
+                                    "finished render and paints it bigger.")
+            return
+        width = export_size.ask_export_width(self, self.doc.result.shape[1])
+        path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
+        if path:
+            self.export_at_size_to(path, width)
+
+    def export_at_size_to(self, path: str, width: int) -> None:
+        with self.guard("Cannot export"):
+            self.export_at_size.start(export_request(self.doc, width), pick_device(self.device_choice), path)
 
     def export_png(self, path: str) -> None:
         with self.guard("Cannot export"):
@@ -733,13 +858,11 @@ class MainWindow(QMainWindow):
                 self.open_project(path)
         elif target is self.doodle_view:
             try:
-                self.doc.set_target_from_rgb(load_rgb(path, "doodle"))
+                self._replace_doodle(load_rgb(path, "doodle"))
             except LabelMapError:
                 self.open_photo(path)      # not in the label colours: a photo to paint over
             except DoodleError as error:
                 QMessageBox.warning(self, "Cannot open the doodle", str(error))
-            else:
-                self._doodle_replaced()
         elif target is self.style_view and Path(path).stem.endswith("_sem"):
             self.open_style_map(path)
         else:
@@ -809,6 +932,7 @@ class MainWindow(QMainWindow):
             self.warm_thread.requestInterruption()
             self.warm_thread.wait()
         self.render.shutdown()
+        self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.recovery.discard()

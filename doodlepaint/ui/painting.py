@@ -20,7 +20,7 @@ class ToolState:
     tool: str = "brush"
     size: int = 12
     label: int = 0
-    background: int = 0     # what the eraser and the right button paint
+    background: int = 0     # what the right button paints
 
 
 class EditCommand(QUndoCommand):
@@ -43,7 +43,11 @@ class EditCommand(QUndoCommand):
 
 
 class PaintController(QObject):
-    """Turns a canvas's pointer events into edits of one label map, pushed on that map's undo stack."""
+    """Turns a canvas's pointer events into edits of one label map, pushed on that map's undo stack.
+
+    The eraser takes strokes back: it restores the map as it was when it was last opened, suggested or
+    cleared (`keep_original`), the way an eraser on a layer shows what lies beneath.
+    """
 
     changed = Signal()          # pixels anywhere may have changed (fill, undo, redo): redraw the map
     painted = Signal(int, int, int, int)   # a brush dab changed pixels in (top, left, bottom, right) only
@@ -54,11 +58,21 @@ class PaintController(QObject):
         super().__init__(canvas)
         self.get_ids, self.tools, self.stack = get_ids, tools, stack
         self.stroke: Stroke | None = None
-        self.label = 0
+        self.label: int | np.ndarray = 0
         self.last: tuple[float, float] | None = None
+        self.original: np.ndarray | None = None
         canvas.pressed.connect(self.press)
         canvas.dragged.connect(self.drag)
         canvas.released.connect(self.release)
+
+    def keep_original(self) -> None:
+        """The map as it is now is what the eraser brings back."""
+        self.original = self.get_ids().copy()
+
+    def _erased_map(self) -> np.ndarray:
+        if self.original is None or self.original.shape != self.get_ids().shape:
+            self.keep_original()        # a map replaced without telling: erasing then changes nothing
+        return self.original
 
     def _inside(self, point: tuple[float, float]) -> bool:
         height, width = self.get_ids().shape
@@ -72,8 +86,10 @@ class PaintController(QObject):
             if self._inside(point):
                 self.picked.emit(int(ids[int(point[1]), int(point[0])]))
             return
-        secondary = button == Qt.MouseButton.RightButton or tool == "eraser"
-        self.label = self.tools.background if secondary else self.tools.label
+        if tool == "eraser":
+            self.label = self._erased_map()
+        else:
+            self.label = self.tools.background if button == Qt.MouseButton.RightButton else self.tools.label
         self.stroke = Stroke(ids)
         if tool == "fill":
             flood_fill(ids, point, self.label)

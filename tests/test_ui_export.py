@@ -1,0 +1,88 @@
+"""Dialog defaults and Export at size (issue #12)."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QPushButton
+
+from doodlepaint.engine.export import read_png_metadata
+from doodlepaint.ui import export_size
+from doodlepaint.ui.export_size import export_request, export_widths, fine_phases
+
+
+@pytest.fixture
+def dialogs(monkeypatch, tmp_path):
+    """File dialogs that record where they start and answer with a path in tmp_path."""
+    asked = []
+
+    def save(parent, title, start, *args, **kwargs):
+        asked.append(start)
+        return str(tmp_path / Path(start).name), ""
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save)
+    return asked
+
+
+def _render(window, qtbot):
+    window.start_render()
+    qtbot.waitUntil(lambda: window.doc.result is not None and not window.render.busy, timeout=30_000)
+
+
+def test_the_first_save_starts_in_the_documents_folder_not_the_samples(window, dialogs, tmp_path, monkeypatch):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr("doodlepaint.ui.files.documents_folder", lambda: str(documents))
+    window.settings.setValue("last_folder", "/usr/share/doodlepaint/samples")   # a painting was opened there
+    window.save_as()
+    assert dialogs[0] == str(documents / "Untitled.doodlepaint")
+    window.save_as()                                    # then the folder the project was saved in
+    assert dialogs[1] == str(tmp_path / "Untitled.doodlepaint")
+
+
+def test_export_suggests_the_projects_name(window, qtbot, dialogs, tmp_path):
+    assert window.save_project(tmp_path / "cliffs.doodlepaint")
+    _render(window, qtbot)
+    window.ask_export()
+    assert dialogs[-1] == str(tmp_path / "cliffs.png") and (tmp_path / "cliffs.png").exists()
+
+
+def test_offered_sizes_and_the_phases_above_the_preview():
+    assert export_widths(256) == [("2× the preview (512 px wide)", 512), ("4× the preview (1024 px wide)", 1024),
+                                  ("2048 px wide", 2048)]
+    assert [fine_phases(256, width) for width in (512, 1024, 2048, 300)] == [1, 2, 3, 1]
+
+
+def test_the_export_request_starts_from_the_preview(tiny_document):
+    tiny_document.result = np.full((24, 32, 3), 7, np.uint8)
+    request = export_request(tiny_document, 128)
+    assert request.params.init == "image" and request.params.size == 128 and request.params.phases == 2
+    assert request.init_image is tiny_document.result
+    assert request.target_labels is not tiny_document.target_ids          # painting on goes unseen
+
+
+def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_path, monkeypatch):
+    _render(window, qtbot)
+    assert window.doc.result.shape[1] == 32
+    monkeypatch.setattr(export_size, "ask_export_width", lambda parent, preview: 64)
+    started = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda *a, **k: started.append(a[2]) or (str(tmp_path / "big.png"), ""))
+    window.ask_export_at_size()
+    assert started[0].endswith("Untitled-64px.png")
+    assert window.export_at_size.busy and isinstance(window.export_at_size.dialog, QProgressDialog)
+    qtbot.waitUntil(lambda: (tmp_path / "big.png").exists() and not window.export_at_size.busy, timeout=30_000)
+    image = np.asarray(Image.open(tmp_path / "big.png"))
+    assert image.shape == (64, 64, 3)
+    meta = read_png_metadata(tmp_path / "big.png")
+    assert meta["params"]["size"] == 64 and meta["params"]["init"] == "image" and meta["labels"] == ["a", "b"]
+    assert window.export_at_size.dialog is None
+
+
+def test_cancelling_an_export_writes_nothing(window, qtbot, tmp_path, tiny_encoder):
+    _render(window, qtbot)
+    tiny_encoder.delay = 0.05
+    window.export_at_size_to(str(tmp_path / "big.png"), 64)
+    window.export_at_size.dialog.findChild(QPushButton).click()       # the dialog's Cancel
+    assert window.export_at_size.dialog is None
+    qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)
+    assert not (tmp_path / "big.png").exists() and not list(tmp_path.glob(".big.png*"))
