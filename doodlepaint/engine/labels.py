@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from doodlepaint.engine.errors import LabelMapError
-from doodlepaint.engine.images import load_rgb, resize_nearest
+from doodlepaint.engine.images import check_min_side, load_rgb, resize_nearest
 
 MIN_SHARE = 0.002       # a colour covering less of the map than this is an in-between colour
 MIN_PIXELS = 16
 MERGE_DISTANCE = 24.0   # dominant colours closer than this (RGB distance) are one label (JPEG noise)
 MATCH_DISTANCE = 40.0   # a doodle colour this close to a style colour is that label
 MAX_LABELS = 32
+MIN_STYLE_SIDE = 16     # a smaller painting has no style to take (and its map would shrink to a dot)
 
 
 class LabelMapWarning(UserWarning):
@@ -147,6 +148,7 @@ def sibling_style_map(style_path: str | Path) -> Path | None:
 
 def load_maps(style_rgb: np.ndarray, style_map_path, target_map_path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Read both maps; returns (style ids, target ids, palette)."""
+    check_min_side(style_rgb, "the style painting", MIN_STYLE_SIDE)
     style_map = fit_map_to_image(load_rgb(style_map_path, "style map"), style_rgb.shape[:2], "the style map")
     style = style_label_map(style_map)
     target_ids = target_label_ids(load_rgb(target_map_path, "target map"), style.palette)
