@@ -15,9 +15,13 @@ import numpy as np
 from doodlepaint.engine.errors import LabelMapError
 from doodlepaint.engine.images import check_min_side, load_rgb, resize_nearest
 
-MIN_SHARE = 0.002       # a colour covering less of the map than this is an in-between colour
-MIN_PIXELS = 16
-MERGE_DISTANCE = 24.0   # dominant colours closer than this (RGB distance) are one label (JPEG noise)
+CLUSTER_RADIUS = 32.0   # colours this close (RGB distance) to a more frequent one are it plus noise (JPEG)
+MIN_PIXELS = 16         # a label covers at least this many pixels...
+MIN_INTERIOR = 4        # ...of which this many have their whole 3x3 neighbourhood in it: it fills an area
+EDGE_CORE = 9           # a colour between two labels' colours is a label only if it fills a 9x9 square:
+                        # JPEG leaves bands of mixed colour up to a block (8 pixels) wide along edges
+BLEND = (0.25, 0.75)    # a colour this far along the line between two labels' colours is a blend of both
+BIN = 16                # colours are clustered in bins of 16 levels per channel (4096 bins at most)
 MATCH_DISTANCE = 40.0   # a doodle colour this close to a style colour is that label
 MAX_LABELS = 32
 MIN_STYLE_SIDE = 16     # a smaller painting has no style to take (and its map would shrink to a dot)
@@ -44,47 +48,140 @@ def _unique_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return colours, inverse, counts
 
 
-def _interior_counts(ids: np.ndarray, labels: int) -> np.ndarray:
-    """Per label, the pixels whose whole 3x3 neighbourhood has that label."""
-    centre = ids[1:-1, 1:-1]
+def _core_counts(ids: np.ndarray, labels: int, size: int = 3) -> np.ndarray:
+    """Per label, the pixels whose whole size x size neighbourhood has that label."""
+    if min(ids.shape) < size:
+        return np.zeros(labels, np.int64)
+    rows, cols = ids.shape[0] - size + 1, ids.shape[1] - size + 1
+    centre = ids[size // 2:size // 2 + rows, size // 2:size // 2 + cols]
     same = np.ones(centre.shape, bool)
-    for dy in (0, 1, 2):
-        for dx in (0, 1, 2):
-            same &= ids[dy:dy + centre.shape[0], dx:dx + centre.shape[1]] == centre
+    for dy in range(size):
+        for dx in range(size):
+            same &= ids[dy:dy + rows, dx:dx + cols] == centre
     return np.bincount(centre[same], minlength=labels)
 
 
-def dominant_colours(rgb: np.ndarray) -> np.ndarray:
-    """The map's real label colours, most frequent first.
+def _colour_clusters(colours: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Greedy clusters over a 16-level grid of colour bins: the fullest bin left takes every unclaimed bin
+    within CLUSTER_RADIUS, so JPEG's spread of near-colours around a small region (often every pixel a
+    colour of its own) adds up to one label. Returns each cluster's colour (its most frequent exact colour)
+    and weight (its pixels), heaviest first."""
+    bins = colours.astype(np.int64) // BIN
+    codes, bin_of = np.unique((bins[:, 0] << 8) | (bins[:, 1] << 4) | bins[:, 2], return_inverse=True)
+    bin_counts = np.bincount(bin_of, weights=counts)
+    centres = np.stack([codes >> 8, (codes >> 4) & 15, codes & 15], 1) * BIN + BIN // 2
+    cluster_of_bin = np.full(len(codes), -1)
+    clusters = 0
+    for seed in np.argsort(-bin_counts, kind="stable"):
+        if cluster_of_bin[seed] >= 0:
+            continue
+        near = (cluster_of_bin < 0) & (((centres - centres[seed]) ** 2).sum(1) <= CLUSTER_RADIUS ** 2)
+        cluster_of_bin[near] = clusters
+        clusters += 1
+    cluster = cluster_of_bin[bin_of]
+    weights = np.bincount(cluster, weights=counts, minlength=clusters).astype(np.int64)
+    # each cluster's most frequent exact colour: sort by (cluster, count) and take each cluster's last
+    order = np.lexsort((counts, cluster))
+    last = np.flatnonzero(np.diff(np.append(cluster[order], clusters)) != 0)
+    representative = colours[order[last]]
+    heaviest = np.argsort(-weights, kind="stable")
+    return representative[heaviest], weights[heaviest]
 
-    A colour must be frequent, and it must fill areas: an anti-aliased straight edge can make one
-    in-between colour frequent, but only as a line one pixel wide, with no interior of its own.
+
+def _segment_fit(colour: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every ordered pair (i, j) of `ends`: how far along the line from end i to end j `colour` lies
+    (0..1) and how far it is from that line, both (N, N)."""
+    c, e = colour.astype(np.float64), ends.astype(np.float64)
+    span = e[None, :, :] - e[:, None, :]
+    length = np.maximum((span ** 2).sum(-1), 1e-9)
+    t = np.clip(((c - e[:, None, :]) * span).sum(-1) / length, 0.0, 1.0)
+    distance = np.linalg.norm(e[:, None, :] + t[..., None] * span - c, axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    return t, distance
+
+
+def _between(colour: np.ndarray, others: np.ndarray) -> np.ndarray:
+    """(N, N): whether `colour` is a blend of others i and j (what JPEG and anti-aliasing leave along an edge)."""
+    t, distance = _segment_fit(colour, others)
+    return (distance <= CLUSTER_RADIUS) & (t >= BLEND[0]) & (t <= BLEND[1])
+
+
+def _neighbours(ids: np.ndarray, labels: int) -> np.ndarray:
+    """(K, K): which labels touch, left-right or up-down."""
+    touching = np.zeros((labels, labels), bool)
+    for a, b in ((ids[:, 1:], ids[:, :-1]), (ids[1:], ids[:-1])):
+        touching[a.reshape(-1), b.reshape(-1)] = True
+    return touching | touching.T
+
+
+def match_label(colour: np.ndarray, palette: np.ndarray) -> int | None:
+    """The palette label `colour` stands for: the nearest within MATCH_DISTANCE, or the one it is a tint of
+    (near the line from that label's colour to another's, nearer its end: a small region that JPEG blended
+    with its neighbour); None when it is no label's colour."""
+    nearest, distance = nearest_labels(colour[None], palette)
+    if distance[0] <= MATCH_DISTANCE:
+        return int(nearest[0])
+    if len(palette) > 1:
+        t, off = _segment_fit(colour, palette)
+        tinted = (off <= MATCH_DISTANCE) & (t < 0.5)
+        if tinted.any():
+            rows = np.flatnonzero(tinted.any(1))
+            return int(rows[np.argmin(np.where(tinted, t, np.inf)[rows].min(1))])
+    return None
+
+
+@dataclass(frozen=True, eq=False)
+class _Clusters:
+    labels: np.ndarray      # (K, 3) uint8: the map's label colours, most frequent first
+    dropped: np.ndarray     # (D, 3) uint8: clusters too small or too thin to be labels
+    dropped_pixels: np.ndarray
+
+
+def _label_clusters(rgb: np.ndarray) -> _Clusters:
+    """The map's real label colours: clusters of near-colours that are frequent and fill areas.
+
+    An anti-aliased straight edge can make one in-between colour frequent, but only as a line one pixel
+    wide, with no interior of its own; JPEG makes bands a few pixels wide, so a colour that is a blend
+    of two labels needs a bigger square of its own.
     """
-    candidates = _frequent_colours(rgb)
-    if len(candidates) > 1 and min(rgb.shape[:2]) >= 3:
-        interior = _interior_counts(snap_to(rgb, candidates), len(candidates))
-        filled = candidates[interior >= MIN_PIXELS]
-        candidates = filled if len(filled) else candidates[:1]
-    if len(candidates) > MAX_LABELS:
-        raise LabelMapError(f"the label map has {len(candidates)} distinct colours; at most {MAX_LABELS} labels "
-                            "are supported — paint it with a few flat colours")
-    return candidates
-
-
-def _frequent_colours(rgb: np.ndarray) -> np.ndarray:
     colours, _, counts = _unique_colours(rgb)
-    order = np.argsort(-counts, kind="stable")
-    needed = max(MIN_PIXELS, MIN_SHARE * counts.sum())
-    kept: list[np.ndarray] = []
-    for index in order:
-        if counts[index] < needed:
-            break
-        colour = colours[index].astype(np.float64)
-        if all(np.linalg.norm(colour - k) >= MERGE_DISTANCE for k in kept):
-            kept.append(colour)
-    if not kept:  # a map of noise: fall back to the single most common colour
-        kept.append(colours[order[0]].astype(np.float64))
-    return np.round(np.stack(kept)).astype(np.uint8)
+    seeds, weights = _colour_clusters(colours, counts)
+    candidates = seeds[weights >= MIN_PIXELS]
+    specks = weights < MIN_PIXELS
+    if len(candidates) == 0:            # a map of noise: the single most common colour
+        return _Clusters(seeds[:1], seeds[1:], weights[1:])
+    if len(candidates) == 1 or min(rgb.shape[:2]) < 3:
+        return _Clusters(candidates, seeds[specks], weights[specks])
+    ids = snap_to(rgb, candidates)
+    solid = _core_counts(ids, len(candidates)) >= MIN_INTERIOR
+    if not solid.any():
+        solid[0] = True
+    keep = solid.copy()
+    touching = _neighbours(ids, len(candidates))
+    blends = []
+    for k in np.flatnonzero(solid):
+        sides = touching[k] & solid
+        sides[k] = False                # a blend lies between two labels it touches, in colour and on the map
+        if sides.sum() >= 2 and _between(candidates[k], candidates[sides]).any():
+            blends.append(k)
+    if blends:
+        cores = _core_counts(ids, len(candidates), EDGE_CORE)
+        for k in blends:
+            keep[k] = cores[k] > 0
+    if not keep.any():
+        keep[0] = True
+    pixels = np.bincount(ids.reshape(-1), minlength=len(candidates))
+    return _Clusters(candidates[keep], np.concatenate([candidates[~keep], seeds[specks]]),
+                     np.concatenate([pixels[~keep], weights[specks]]))
+
+
+def dominant_colours(rgb: np.ndarray) -> np.ndarray:
+    """The map's label colours, most frequent first."""
+    labels = _label_clusters(rgb).labels
+    if len(labels) > MAX_LABELS:
+        raise LabelMapError(f"the label map has {len(labels)} distinct colours; at most {MAX_LABELS} labels "
+                            "are supported — paint it with a few flat colours")
+    return labels
 
 
 def snap_to(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
@@ -106,18 +203,42 @@ def nearest_labels(colours: np.ndarray, palette: np.ndarray) -> tuple[np.ndarray
 
 
 def target_label_ids(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
-    """Snap a doodle to the style palette; a colour the style map lacks is an error saying where it is."""
-    own = dominant_colours(rgb)
-    used, distance = nearest_labels(own, palette)
-    for colour, far in zip(own, distance):
-        if far > MATCH_DISTANCE:
-            ys, xs = np.nonzero(np.all(rgb == colour, axis=-1))
+    """Snap a doodle to the style palette; a colour the style map lacks is an error saying where it is,
+    and a label too small to keep is a warning saying where it was, never a silent loss."""
+    clusters = _label_clusters(rgb)
+    own = clusters.labels
+    if len(own) > MAX_LABELS:
+        raise LabelMapError(f"the doodle has {len(own)} distinct colours; at most {MAX_LABELS} labels "
+                            "are supported — paint it with the style map's colours")
+    used = []
+    for index, colour in enumerate(own):
+        label = match_label(colour, palette)
+        if label is None:
+            ys, xs = np.nonzero(snap_to(rgb, own) == index)
             raise LabelMapError(
                 f"the doodle uses colour {hex_colour(colour)} (around x={int(xs.mean())}, y={int(ys.mean())}, "
                 f"{len(xs)} pixels) which is not a label of the style map; style labels are "
                 f"{', '.join(hex_colour(p) for p in palette)}")
+        used.append(label)
     allowed = np.unique(used)
+    if len(clusters.dropped):
+        _warn_dropped(rgb, clusters, palette, allowed)
     return allowed[snap_to(rgb, palette[allowed])]
+
+
+def _warn_dropped(rgb: np.ndarray, clusters: _Clusters, palette: np.ndarray, allowed: np.ndarray) -> None:
+    """A label's colour that is in the doodle but too small or thin to keep: say so, once per label."""
+    warned: set[int] = set()
+    for colour, pixels in zip(clusters.dropped, clusters.dropped_pixels):
+        label, distance = nearest_labels(colour[None], palette)
+        label = int(label[0])
+        if distance[0] <= MATCH_DISTANCE and label not in allowed and label not in warned:
+            warned.add(label)
+            ys, xs = np.nonzero(np.all(np.abs(rgb.astype(np.int32) - colour) <= CLUSTER_RADIUS / 2, axis=-1))
+            where = f" around x={int(xs.mean())}, y={int(ys.mean())}" if len(xs) else ""
+            warnings.warn(f"the doodle's label {hex_colour(palette[label])} ({pixels} pixels{where}) is too thin "
+                          "to be a region of its own and was painted over by its neighbours: paint it bigger "
+                          "(at least 4x4 pixels) if it matters", LabelMapWarning, stacklevel=3)
 
 
 def check_shared_labels(style_ids: np.ndarray, target_ids: np.ndarray, palette: np.ndarray) -> None:
