@@ -18,9 +18,12 @@ from doodlepaint.engine.images import check_min_side, load_rgb, resize_nearest
 CLUSTER_RADIUS = 32.0   # colours this close (RGB distance) to a more frequent one are it plus noise (JPEG)
 MIN_PIXELS = 16         # a label covers at least this many pixels...
 MIN_INTERIOR = 4        # ...of which this many have their whole 3x3 neighbourhood in it: it fills an area
-EDGE_CORE = 9           # a colour between two labels' colours is a label only if it fills a 9x9 square:
-                        # JPEG leaves bands of mixed colour up to a block (8 pixels) wide along edges
-BLEND = (0.25, 0.75)    # a colour this far along the line between two labels' colours is a blend of both
+HALO = 12               # a colour between two labels' colours is a label only if some of it lies farther than
+                        # this from one of them: JPEG leaves halos of mixed colour up to a block or two wide
+BLEND = (0.05, 0.95)    # a colour along the line between two touching labels' colours (within MATCH_DISTANCE
+                        # of it) is a blend of both: JPEG darkens and tints the edges of small regions
+JPEG_REACH = 64.0       # a JPEG map's labels need colours this far apart: its noise moves small regions so far
+FLAT_SHARE = 0.5        # a cluster whose most frequent colour is this share of it was painted flat (no JPEG)
 BIN = 16                # colours are clustered in bins of 16 levels per channel (4096 bins at most)
 MATCH_DISTANCE = 40.0   # a doodle colour this close to a style colour is that label
 MAX_LABELS = 32
@@ -48,24 +51,22 @@ def _unique_colours(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return colours, inverse, counts
 
 
-def _core_counts(ids: np.ndarray, labels: int, size: int = 3) -> np.ndarray:
-    """Per label, the pixels whose whole size x size neighbourhood has that label."""
-    if min(ids.shape) < size:
-        return np.zeros(labels, np.int64)
-    rows, cols = ids.shape[0] - size + 1, ids.shape[1] - size + 1
-    centre = ids[size // 2:size // 2 + rows, size // 2:size // 2 + cols]
+def _interior_counts(ids: np.ndarray, labels: int) -> np.ndarray:
+    """Per label, the pixels whose whole 3x3 neighbourhood has that label."""
+    centre = ids[1:-1, 1:-1]
     same = np.ones(centre.shape, bool)
-    for dy in range(size):
-        for dx in range(size):
-            same &= ids[dy:dy + rows, dx:dx + cols] == centre
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            same &= ids[dy:dy + centre.shape[0], dx:dx + centre.shape[1]] == centre
     return np.bincount(centre[same], minlength=labels)
 
 
-def _colour_clusters(colours: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _colour_clusters(colours: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Greedy clusters over a 16-level grid of colour bins: the fullest bin left takes every unclaimed bin
     within CLUSTER_RADIUS, so JPEG's spread of near-colours around a small region (often every pixel a
-    colour of its own) adds up to one label. Returns each cluster's colour (its most frequent exact colour)
-    and weight (its pixels), heaviest first."""
+    colour of its own) adds up to one label. Returns each cluster's colour (its most frequent exact colour,
+    or for JPEG's spread, where that can be far off, each channel's median), weight (its pixels) and whether
+    it is flat (that one colour is most of it), heaviest first."""
     bins = colours.astype(np.int64) // BIN
     codes, bin_of = np.unique((bins[:, 0] << 8) | (bins[:, 1] << 4) | bins[:, 2], return_inverse=True)
     bin_counts = np.bincount(bin_of, weights=counts)
@@ -84,8 +85,15 @@ def _colour_clusters(colours: np.ndarray, counts: np.ndarray) -> tuple[np.ndarra
     order = np.lexsort((counts, cluster))
     last = np.flatnonzero(np.diff(np.append(cluster[order], clusters)) != 0)
     representative = colours[order[last]]
+    flat = counts[order[last]] >= FLAT_SHARE * weights
+    before = np.concatenate([[0], np.cumsum(weights)[:-1]])
+    for channel in range(3):
+        by_value = np.lexsort((colours[:, channel], cluster))
+        running = np.cumsum(counts[by_value])
+        middle = by_value[np.searchsorted(running, before + weights / 2)]
+        representative[~flat, channel] = colours[middle, channel][~flat]
     heaviest = np.argsort(-weights, kind="stable")
-    return representative[heaviest], weights[heaviest]
+    return representative[heaviest], weights[heaviest], flat[heaviest]
 
 
 def _segment_fit(colour: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -103,7 +111,7 @@ def _segment_fit(colour: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.n
 def _between(colour: np.ndarray, others: np.ndarray) -> np.ndarray:
     """(N, N): whether `colour` is a blend of others i and j (what JPEG and anti-aliasing leave along an edge)."""
     t, distance = _segment_fit(colour, others)
-    return (distance <= CLUSTER_RADIUS) & (t >= BLEND[0]) & (t <= BLEND[1])
+    return (distance <= MATCH_DISTANCE) & (t >= BLEND[0]) & (t <= BLEND[1])
 
 
 def _neighbours(ids: np.ndarray, labels: int) -> np.ndarray:
@@ -114,16 +122,28 @@ def _neighbours(ids: np.ndarray, labels: int) -> np.ndarray:
     return touching | touching.T
 
 
-def match_label(colour: np.ndarray, palette: np.ndarray) -> int | None:
+def _within(mask: np.ndarray, radius: int) -> np.ndarray:
+    """Pixels with a pixel of `mask` in their (2 radius + 1) square (a box filter by summed areas)."""
+    area = np.pad(mask.astype(np.int64).cumsum(0).cumsum(1), ((1, 0), (1, 0)))
+    rows, cols = np.arange(mask.shape[0]), np.arange(mask.shape[1])
+    y0, y1 = np.clip(rows - radius, 0, None), np.clip(rows + radius + 1, None, mask.shape[0])
+    x0, x1 = np.clip(cols - radius, 0, None), np.clip(cols + radius + 1, None, mask.shape[1])
+    return (area[y1][:, x1] - area[y0][:, x1] - area[y1][:, x0] + area[y0][:, x0]) > 0
+
+
+def match_label(colour: np.ndarray, palette: np.ndarray, partners=None) -> int | None:
     """The palette label `colour` stands for: the nearest within MATCH_DISTANCE, or the one it is a tint of
-    (near the line from that label's colour to another's, nearer its end: a small region that JPEG blended
-    with its neighbour); None when it is no label's colour."""
+    (near the line from that label's colour to a partner's, nearer its end: a small region that JPEG
+    blended with the label around it); None when it is no label's colour. `partners`: the labels that can
+    tint (those the map shows in their own colours), every label by default."""
     nearest, distance = nearest_labels(colour[None], palette)
     if distance[0] <= MATCH_DISTANCE:
         return int(nearest[0])
     if len(palette) > 1:
         t, off = _segment_fit(colour, palette)
         tinted = (off <= MATCH_DISTANCE) & (t < 0.5)
+        if partners is not None:
+            tinted[:, [i for i in range(len(palette)) if i not in set(partners)]] = False
         if tinted.any():
             rows = np.flatnonzero(tinted.any(1))
             return int(rows[np.argmin(np.where(tinted, t, np.inf)[rows].min(1))])
@@ -141,35 +161,39 @@ def _label_clusters(rgb: np.ndarray) -> _Clusters:
     """The map's real label colours: clusters of near-colours that are frequent and fill areas.
 
     An anti-aliased straight edge can make one in-between colour frequent, but only as a line one pixel
-    wide, with no interior of its own; JPEG makes bands a few pixels wide, so a colour that is a blend
-    of two labels needs a bigger square of its own.
+    wide, with no interior of its own; JPEG makes halos a block or two wide, so a colour that is a blend
+    of two labels it touches must reach beyond their edge to be a label.
     """
     colours, _, counts = _unique_colours(rgb)
-    seeds, weights = _colour_clusters(colours, counts)
-    candidates = seeds[weights >= MIN_PIXELS]
+    seeds, weights, flat = _colour_clusters(colours, counts)
+    candidates, flat = seeds[weights >= MIN_PIXELS], flat[weights >= MIN_PIXELS]
     specks = weights < MIN_PIXELS
     if len(candidates) == 0:            # a map of noise: the single most common colour
         return _Clusters(seeds[:1], seeds[1:], weights[1:])
     if len(candidates) == 1 or min(rgb.shape[:2]) < 3:
         return _Clusters(candidates, seeds[specks], weights[specks])
     ids = snap_to(rgb, candidates)
-    solid = _core_counts(ids, len(candidates)) >= MIN_INTERIOR
+    solid = _interior_counts(ids, len(candidates)) >= MIN_INTERIOR
     if not solid.any():
         solid[0] = True
     keep = solid.copy()
     touching = _neighbours(ids, len(candidates))
-    blends = []
-    for k in np.flatnonzero(solid):
-        sides = touching[k] & solid
-        sides[k] = False                # a blend lies between two labels it touches, in colour and on the map
-        if sides.sum() >= 2 and _between(candidates[k], candidates[sides]).any():
-            blends.append(k)
-    if blends:
-        cores = _core_counts(ids, len(candidates), EDGE_CORE)
-        for k in blends:
-            keep[k] = cores[k] > 0
+    for k in np.flatnonzero(solid & ~flat):   # a flat colour was painted so; only JPEG's mixtures can be halos
+        sides = np.flatnonzero(touching[k] & solid & (np.arange(len(solid)) != k))
+        if len(sides) < 2:
+            continue
+        pairs = np.argwhere(np.triu(_between(candidates[k], candidates[sides]), 1))
+        region = ids == k
+        for i, j in sides[pairs]:           # a blend of i and j that lies wholly along their edge: a halo
+            if not (region & ~(_within(ids == i, HALO) & _within(ids == j, HALO))).any():
+                keep[k] = False
+                break
     if not keep.any():
         keep[0] = True
+    for k in np.flatnonzero(keep & ~flat):     # JPEG's tint of a heavier label, as far as its noise reaches
+        heavier = np.flatnonzero(keep[:k])
+        if len(heavier) and nearest_labels(candidates[k][None], candidates[heavier])[1][0] <= JPEG_REACH:
+            keep[k] = False
     pixels = np.bincount(ids.reshape(-1), minlength=len(candidates))
     return _Clusters(candidates[keep], np.concatenate([candidates[~keep], seeds[specks]]),
                      np.concatenate([pixels[~keep], weights[specks]]))
@@ -210,9 +234,11 @@ def target_label_ids(rgb: np.ndarray, palette: np.ndarray) -> np.ndarray:
     if len(own) > MAX_LABELS:
         raise LabelMapError(f"the doodle has {len(own)} distinct colours; at most {MAX_LABELS} labels "
                             "are supported — paint it with the style map's colours")
+    direct, distance = nearest_labels(own, palette)
+    shown = set(direct[distance <= MATCH_DISTANCE].tolist())     # labels in their own colours
     used = []
     for index, colour in enumerate(own):
-        label = match_label(colour, palette)
+        label = match_label(colour, palette, shown)
         if label is None:
             ys, xs = np.nonzero(snap_to(rgb, own) == index)
             raise LabelMapError(
@@ -230,9 +256,11 @@ def _warn_dropped(rgb: np.ndarray, clusters: _Clusters, palette: np.ndarray, all
     """A label's colour that is in the doodle but too small or thin to keep: say so, once per label."""
     warned: set[int] = set()
     for colour, pixels in zip(clusters.dropped, clusters.dropped_pixels):
-        label, distance = nearest_labels(colour[None], palette)
-        label = int(label[0])
-        if distance[0] <= MATCH_DISTANCE and label not in allowed and label not in warned:
+        nearest, distance = nearest_labels(colour[None], palette)
+        # a region (not a speck) may be tinted by JPEG; a speck only counts in the label's own colour
+        label = match_label(colour, palette, allowed) if pixels >= MIN_PIXELS else (
+            int(nearest[0]) if distance[0] <= MATCH_DISTANCE else None)
+        if label is not None and label not in allowed and label not in warned:
             warned.add(label)
             ys, xs = np.nonzero(np.all(np.abs(rgb.astype(np.int32) - colour) <= CLUSTER_RADIUS / 2, axis=-1))
             where = f" around x={int(xs.mean())}, y={int(ys.mean())}" if len(xs) else ""
