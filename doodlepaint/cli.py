@@ -86,8 +86,8 @@ def _params(args):
         raise DoodleError(str(error)) from error
 
 
-def _check_outputs(out: Path, report: Path | None, force: bool, inputs: list[Path]) -> None:
-    """Before any rendering: every output can be written, and none is an input or the other output."""
+def _check_outputs(out: Path, report: Path | None, force: bool) -> None:
+    """Before anything is read or rendered: every output can be written, and the two are not one file."""
     from doodlepaint.engine import DoodleError
     from doodlepaint.engine.export import check_writable
 
@@ -98,10 +98,16 @@ def _check_outputs(out: Path, report: Path | None, force: bool, inputs: list[Pat
         check_writable(report, "--report", force)
         if report.resolve() == out.resolve():
             raise DoodleError(f"--report and --out are the same file {out}: give the report its own name")
-    for output, option in ((out, "--out"), (report, "--report")):
-        for source in inputs:
-            if output is not None and source is not None and output.resolve() == source.resolve():
-                raise DoodleError(f"{option} {output} is one of the inputs: it would be overwritten, give another name")
+
+
+def _check_not_inputs(outputs: dict[str, Path | None], inputs: list[Path | None]) -> None:
+    """No output overwrites an input, --force or not."""
+    from doodlepaint.engine import DoodleError
+
+    sources = {source.resolve() for source in inputs if source is not None}
+    for option, output in outputs.items():
+        if output is not None and output.resolve() in sources:
+            raise DoodleError(f"{option} {output} is one of the inputs: it would be overwritten, give another name")
 
 
 def _load_inputs(args, params):
@@ -110,6 +116,7 @@ def _load_inputs(args, params):
     from doodlepaint.engine.images import load_rgb
     from doodlepaint.engine.labels import load_maps, sibling_style_map
     from doodlepaint.engine.sample import sample_paths
+    from doodlepaint.engine.transfer import validate
 
     with contextlib.ExitStack() as stack:
         if args.demo:
@@ -119,8 +126,8 @@ def _load_inputs(args, params):
                 raise DoodleError("render needs --style and --target-map (or --demo for the sample scene)")
             style_path, target_path = args.style, args.target_map
             style_map_path = args.style_map or sibling_style_map(args.style)
-            _check_outputs(args.out, args.report, args.force,
-                           [style_path, style_map_path, target_path, args.content, args.init])
+            _check_not_inputs({"--out": args.out, "--report": args.report},
+                              [style_path, style_map_path, target_path, args.content, args.init])
         style = load_rgb(style_path, "style image")
         if style_map_path is None:
             raise DoodleError(f"no --style-map given and no {style_path.stem}_sem.png beside {style_path}")
@@ -135,7 +142,6 @@ def _load_inputs(args, params):
                   "target_map": str(target_path) if not args.demo else "sample:doodle.png",
                   "content": str(args.content) if args.content else None}
         request = TransferRequest(style, style_ids, target_ids, palette, params, content, init_image)
-        from doodlepaint.engine.transfer import validate
         validate(request)                       # sizes and labels, before the encoder loads
         return request, inputs
 
@@ -151,7 +157,7 @@ def run_render(args) -> int:
     if args.out is None:
         raise DoodleError("render needs --out PATH.png")
     params = _params(args)
-    _check_outputs(args.out, args.report, args.force, [])
+    _check_outputs(args.out, args.report, args.force)
     request, inputs = _load_inputs(args, params)
     device = pick_device(args.device)
     started = time.perf_counter()

@@ -1,8 +1,10 @@
 """Label maps: flat colours painted over an image, turned into integer label ids.
 
-Paint programs anti-alias brush edges and JPEG adds noise, so a map has a few dominant colours and
-many in-between ones. The dominant colours become the palette; every other pixel snaps to the nearest
-of them. The style map defines the palette; a target doodle must use only its colours.
+Paint programs anti-alias brush edges and JPEG adds noise, so a map has a few label colours and many
+in-between ones. Near-colours are clustered (JPEG spreads a small region over many of them); the
+clusters that fill areas, and are neither an edge's blend nor a tint of a label, become the palette;
+every pixel snaps to the nearest of them. The style map defines the palette; a target doodle must use
+only its colours, and a label too small to keep is a warning, never a silent loss.
 """
 from __future__ import annotations
 

@@ -753,7 +753,8 @@ class MainWindow(QMainWindow):
                                 f"read: {error}. {where}")
             return False
         answer = QMessageBox.question(self, "Recover unsaved work",
-                                      "doodlepaint did not close properly last time. Recover the unsaved work?")
+                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
+                                      "(No deletes it.)")
         if answer != QMessageBox.StandardButton.Yes:
             self.recovery.discard()
             return False
