@@ -4,6 +4,7 @@ import errno
 import json
 import os
 import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +13,8 @@ from PIL import Image
 import doodlepaint.engine
 import doodlepaint.engine.export as export
 from doodlepaint.cli import main
-from tests.reliability_helpers import png_claiming
-from tests.test_cli import TINY, one_line_error, render, scene  # noqa: F401  (scene is a fixture)
+from reliability_helpers import png_claiming
+from test_cli import TINY, one_line_error, render, scene  # noqa: F401  (scene is a fixture)
 
 
 @pytest.fixture
@@ -143,6 +144,7 @@ def test_written_files_follow_the_umask(scene, umask, mode):
     assert json.loads((scene / "run.json").read_text())["output"].endswith("out.png")
 
 
+REPOSITORY = Path(__file__).resolve().parents[1]      # the doodlepaint this test runs, in the subprocess too
 KILLED_DURING_WRITE = """
 import os, signal, sys
 import doodlepaint.engine.export as export
@@ -163,7 +165,7 @@ def test_sigterm_during_a_write_leaves_the_whole_file_and_no_temporary_one(tmp_p
     target = tmp_path / "scene.doodlepaint"
     target.write_bytes(b"old")
     finished = subprocess.run([sys.executable, "-c", KILLED_DURING_WRITE, str(target)], capture_output=True,
-                              text=True, timeout=60, env={**os.environ, "PYTHONPATH": os.getcwd()})
+                              text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(REPOSITORY)})
     assert finished.returncode == -signal.SIGTERM and "not reached" not in finished.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["scene.doodlepaint"]
     assert target.read_bytes() == b"whole" * 1000

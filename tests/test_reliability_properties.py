@@ -21,7 +21,7 @@ from doodlepaint.engine.labels import LabelMapWarning, hex_colour, style_label_m
 from doodlepaint.engine.params import TransferParams
 from doodlepaint.model.document import Document
 from doodlepaint.model.project import ARRAYS, ProjectError, load_project, project_bytes
-from tests.reliability_helpers import png_claiming
+from reliability_helpers import png_claiming
 
 # derandomize: the same examples on every run, so `make test` is repeatable (raise max_examples to explore).
 FEW = settings(max_examples=40, deadline=None, derandomize=True,
