@@ -4,7 +4,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import time
 import warnings
@@ -75,12 +74,49 @@ def _progress_line(progress) -> str:
             f"step {progress.step}/{progress.steps}  {progress.elapsed:5.1f}s  ETA {eta} ")
 
 
-def _load_inputs(args):
+def _params(args):
+    """The render's parameters, checked (TransferParams checks every value) before any file is read."""
+    from doodlepaint.engine import PRESETS, DoodleError
+
+    try:
+        return PRESETS[args.preset].replace(
+            size=args.size, init="image" if args.init is not None else "auto",
+            **{name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None})
+    except ValueError as error:
+        raise DoodleError(str(error)) from error
+
+
+def _check_outputs(out: Path, report: Path | None, force: bool) -> None:
+    """Before anything is read or rendered: every output can be written, and the two are not one file."""
+    from doodlepaint.engine import DoodleError
+    from doodlepaint.engine.export import check_writable
+
+    if out.suffix.lower() != ".png":
+        raise DoodleError(f"--out must be a .png file, not {out.name}")
+    check_writable(out, "--out", force)
+    if report is not None:
+        check_writable(report, "--report", force)
+        if report.resolve() == out.resolve():
+            raise DoodleError(f"--report and --out are the same file {out}: give the report its own name")
+
+
+def _check_not_inputs(outputs: dict[str, Path | None], inputs: list[Path | None]) -> None:
+    """No output overwrites an input, --force or not."""
+    from doodlepaint.engine import DoodleError
+
+    sources = {source.resolve() for source in inputs if source is not None}
+    for option, output in outputs.items():
+        if output is not None and output.resolve() in sources:
+            raise DoodleError(f"{option} {output} is one of the inputs: it would be overwritten, give another name")
+
+
+def _load_inputs(args, params):
     """Returns (TransferRequest, description of inputs) or raises DoodleError."""
-    from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
+    from doodlepaint.engine import DoodleError, TransferRequest
     from doodlepaint.engine.images import load_rgb
     from doodlepaint.engine.labels import load_maps, sibling_style_map
     from doodlepaint.engine.sample import sample_paths
+    from doodlepaint.engine.transfer import validate
 
     with contextlib.ExitStack() as stack:
         if args.demo:
@@ -90,6 +126,8 @@ def _load_inputs(args):
                 raise DoodleError("render needs --style and --target-map (or --demo for the sample scene)")
             style_path, target_path = args.style, args.target_map
             style_map_path = args.style_map or sibling_style_map(args.style)
+            _check_not_inputs({"--out": args.out, "--report": args.report},
+                              [style_path, style_map_path, target_path, args.content, args.init])
         style = load_rgb(style_path, "style image")
         if style_map_path is None:
             raise DoodleError(f"no --style-map given and no {style_path.stem}_sem.png beside {style_path}")
@@ -99,36 +137,28 @@ def _load_inputs(args):
         if content is not None and content.shape[:2] != target_ids.shape:
             warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
                           f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle", stacklevel=1)
-        try:
-            params = PRESETS[args.preset].replace(
-                size=args.size, init="image" if init_image is not None else "auto",
-                **{name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None})
-        except ValueError as error:
-            raise DoodleError(str(error)) from error
         inputs = {"style": str(style_path) if not args.demo else "sample:style.png",
                   "style_map": str(style_map_path) if not args.demo else "sample:style_sem.png",
                   "target_map": str(target_path) if not args.demo else "sample:doodle.png",
                   "content": str(args.content) if args.content else None}
-        return TransferRequest(style, style_ids, target_ids, palette, params, content, init_image), inputs
+        request = TransferRequest(style, style_ids, target_ids, palette, params, content, init_image)
+        validate(request)                       # sizes and labels, before the encoder loads
+        return request, inputs
 
 
 def run_render(args) -> int:
     import dataclasses
 
     from doodlepaint.engine import DoodleError, device_name, pick_device, run_transfer
+    from doodlepaint.engine.export import save_render, write_atomically
     from doodlepaint.engine.vgg import get_encoder
-    from doodlepaint.engine.export import save_render
 
-    out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
-    if out is None:
+    args.out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
+    if args.out is None:
         raise DoodleError("render needs --out PATH.png")
-    if out.exists() and not args.force:
-        raise DoodleError(f"{out} already exists: choose another --out or add --force")
-    if out.suffix.lower() != ".png":
-        raise DoodleError(f"--out must be a .png file, not {out.name}")
-    if not out.absolute().parent.is_dir():      # say so now, not after minutes of rendering
-        raise DoodleError(f"cannot write {out}: the folder {out.absolute().parent} does not exist")
-    request, inputs = _load_inputs(args)
+    params = _params(args)
+    _check_outputs(args.out, args.report, args.force)
+    request, inputs = _load_inputs(args, params)
     device = pick_device(args.device)
     started = time.perf_counter()
     last = None
@@ -139,6 +169,7 @@ def run_render(args) -> int:
             print(_progress_line(progress), end="", file=sys.stderr, flush=True)
     if not args.quiet and sys.stderr.isatty():
         print(file=sys.stderr)
+    out = args.out
     save_render(out, last.frame, request.params, inputs=inputs)
     params = dataclasses.asdict(request.params)
     total = time.perf_counter() - started
@@ -147,7 +178,11 @@ def run_render(args) -> int:
               "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in last.phase_seconds],
               "evaluations": last.evaluations, "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}
     if args.report:
-        args.report.write_text(json.dumps(report, indent=2) + "\n")
+        try:
+            write_atomically(args.report, (json.dumps(report, indent=2, allow_nan=False) + "\n").encode())
+        except OSError as error:
+            raise DoodleError(f"wrote {out}, but cannot write the report {args.report}: "
+                              f"{error.strerror or error}") from error
     if not args.quiet:
         print(f"wrote {out} ({report['size'][0]}x{report['size'][1]}) in {total:.1f}s on {report['device_name']}")
     return 0

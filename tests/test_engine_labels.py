@@ -115,9 +115,10 @@ def test_map_of_noise_falls_back_to_one_label():
 
 
 def test_too_many_labels_is_an_error():
-    rgb = np.zeros((40 * 8, 8, 3), np.uint8)
+    # Stripes 12 pixels wide: narrower ones whose colour is the mean of their neighbours' would be JPEG edge blends.
+    rgb = np.zeros((40 * 12, 12, 3), np.uint8)
     for i in range(40):
-        rgb[i * 8:(i + 1) * 8] = (i * 6, 255 - i * 6, (i * 97) % 256)
+        rgb[i * 12:(i + 1) * 12] = (i * 6, 255 - i * 6, (i * 97) % 256)
     with pytest.raises(LabelMapError, match="at most"):
         dominant_colours(rgb)
 

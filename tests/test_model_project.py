@@ -50,8 +50,10 @@ def test_a_newer_project_asks_for_an_update(tiny_document, tmp_path):
 def test_recovery_keeps_work_until_discarded(tiny_document, tmp_path):
     recovery = Recovery(tmp_path / "state")
     assert not recovery.pending()
-    recovery.save(tiny_document)
+    recovery.save(tiny_document, tmp_path / "beach.doodlepaint")
     assert recovery.pending()
-    _same(tiny_document, recovery.load())
+    recovered = recovery.load()
+    _same(tiny_document, recovered.document)
+    assert recovered.origin == tmp_path / "beach.doodlepaint"        # the project it stands in for
     recovery.discard()
     assert not recovery.pending()

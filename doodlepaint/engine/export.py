@@ -1,11 +1,15 @@
 """Writing PNGs atomically, with the render's parameters in their text chunks."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import os
+import signal
+import stat
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -18,26 +22,83 @@ from doodlepaint.engine.params import TransferParams
 PARAMS_KEY = "doodlepaint"
 
 
-def write_atomically(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file beside `path`, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def _umask() -> int:
+    """The process's umask (reading it means setting it: put it straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+@contextlib.contextmanager
+def _termination_deferred():
+    """SIGTERM and SIGHUP wait until the file is whole and renamed, then take effect as they would have.
+
+    A kill during the write would otherwise end the process before its clean-up, leaving the hidden
+    temporary file behind. Only the main thread can hold signals; elsewhere the write is not guarded.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    names = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, lambda number, frame: pending.append(number)) for number in names}
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in pending:
+            signal.raise_signal(number)
+
+
+def write_atomically(path: str | Path, data: bytes) -> None:
+    """Write to a temporary file beside `path`, then rename: a crash or a kill never leaves half a file, nor
+    the temporary one. The file gets the mode a new file gets under the umask (an existing file keeps its own):
+    mkstemp's 0600 would otherwise survive the rename."""
+    path = Path(path)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mode = 0o666 & ~_umask()
+    with _termination_deferred():
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                os.fchmod(file.fileno(), mode)
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def check_writable(path: str | Path, what: str, force: bool = False) -> None:
+    """Before minutes of rendering: `path` can be written (a file, not a folder; a folder that exists and
+    takes new files; not already there unless `force`). Raises DoodleError saying which."""
+    path = Path(path)
+    folder = path.absolute().parent
+    if path.is_dir():
+        raise DoodleError(f"{what} {path} is a folder: give a file name in it")
+    if path.exists() and not force:
+        raise DoodleError(f"{path} already exists: choose another {what} or add --force")
+    if not folder.is_dir():
+        raise DoodleError(f"cannot write {path}: the folder {folder} does not exist")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise DoodleError(f"cannot write {path}: the folder {folder} does not take new files "
+                          f"({error.strerror or error})") from error
+    os.close(handle)
+    os.unlink(probe)
 
 
 def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
     """A PNG written atomically, with `metadata` as JSON in its text chunk."""
     info = PngImagePlugin.PngInfo()
     if metadata is not None:
-        info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True))
+        info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True, allow_nan=False))
     info.add_text("Software", f"doodlepaint {__version__}")
     encoded = io.BytesIO()
     Image.fromarray(rgb).save(encoded, format="PNG", pnginfo=info)

@@ -1,34 +1,86 @@
-"""Reading and resizing images with errors a person can act on."""
+"""Reading and resizing images with errors a person can act on.
+
+Every image the app or the command line reads comes through `load_rgb`: its size is checked from the
+file's header before any pixel is decoded (a small PNG can hold 20000x20000 pixels), and it comes back
+as a person sees it: EXIF orientation applied, 16-bit greys scaled to 8 bits, transparency over white.
+"""
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from doodlepaint.engine.errors import ImageError
 
-Image.MAX_IMAGE_PIXELS = 16384 * 16384
+# The documented limits (README, Troubleshooting): a side of at most MAX_SIDE pixels and at most
+# MAX_PIXELS in all, about 50 megapixels (a 48 MP phone photo fits). Decoded, such an image takes
+# 150 MB as RGB and its label map a few hundred MB while it is snapped to labels.
+MAX_SIDE = 16384
+MAX_PIXELS = 50_000_000
+# Pillow's own decompression-bomb check fires at Image.open, before the size check below could name the
+# size: set it where only an image far beyond both limits (a side over MAX_SIDE) reaches it.
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+
+
+def check_size(width: int, height: int, what: str, path) -> None:
+    if width < 1 or height < 1:
+        raise ImageError(f"cannot read {what} {path}: it has no pixels ({width}x{height})")
+    if max(width, height) > MAX_SIDE or width * height > MAX_PIXELS:
+        raise ImageError(f"{what} {path} is {width}x{height} pixels, beyond doodlepaint's limit of {MAX_SIDE} "
+                         f"pixels on a side and {MAX_PIXELS // 1_000_000} megapixels: scale it down first")
+
+
+def check_min_side(rgb: np.ndarray, what: str, minimum: int) -> None:
+    if min(rgb.shape[:2]) < minimum:
+        raise ImageError(f"{what} is only {rgb.shape[1]}x{rgb.shape[0]} pixels: it needs at least {minimum} "
+                         "pixels on each side")
 
 
 def open_image(path: str | Path, what: str = "image") -> Image.Image:
+    """The decoded image, upright; its size is checked before decoding."""
     path = Path(path)
     if not path.exists():
         raise ImageError(f"{what} not found: {path}")
     if path.is_dir():
         raise ImageError(f"{what} is a folder, not an image: {path}")
     try:
-        image = Image.open(path)
-        image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # check_size says it better
+            image = Image.open(path)
+            check_size(*image.size, what, path)          # from the header: nothing decoded yet
+            image.load()
+            image = ImageOps.exif_transpose(image)       # phone photos store their rotation in EXIF
+    except ImageError:
+        raise
+    except Image.DecompressionBombError as error:
+        raise ImageError(f"{what} {path} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
+                         f"{MAX_PIXELS // 1_000_000} megapixels: scale it down first") from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
         raise ImageError(f"cannot read {what} {path}: not a readable image ({error})") from error
+    return image
+
+
+def _to_eight_bits(image: Image.Image) -> Image.Image:
+    """Greys of more than 8 bits scaled to 0..255 (Pillow's convert would clip everything above 255 to white)."""
+    if image.mode in SIXTEEN_BIT_MODES or image.mode == "I":
+        values = np.asarray(image, dtype=np.float64)
+        # A 16-bit file opened as "I" still holds 0..65535; an 8-bit one widened to "I" holds 0..255.
+        top = 65535.0 if image.mode != "I" or values.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.round(np.clip(values, 0, top) * (255.0 / top)).astype(np.uint8), "L")
+    if image.mode == "F":
+        values = np.nan_to_num(np.asarray(image, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        top = 1.0 if values.max(initial=0) <= 1.0 else 255.0 if values.max() <= 255.0 else values.max()
+        return Image.fromarray(np.round(np.clip(values, 0, top) * (255.0 / top)).astype(np.uint8), "L")
     return image
 
 
 def load_rgb(path: str | Path, what: str = "image") -> np.ndarray:
     """RGB uint8 (H, W, 3); transparent pixels are composited onto white."""
-    image = open_image(path, what)
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+    image = _to_eight_bits(open_image(path, what))
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)

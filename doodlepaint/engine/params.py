@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -9,6 +11,11 @@ import numpy as np
 METHODS = ("patch", "gram", "swap")
 PATCH_SIZES = (3, 5, 7)
 INITS = ("auto", "noise", "colours", "content", "image", "instant")
+MAX_WEIGHT = 10_000.0        # alpha, beta, gamma beyond this only overflow the loss (the app's sliders stop at 250)
+MAX_SEED = 2 ** 31 - 1       # the app's seed box; torch and numpy accept it everywhere
+MIN_SIZE, MAX_SIZE = 16, 8192  # output width in pixels, given or implicit (the doodle's own width)
+WEIGHTS = ("alpha", "beta", "gamma", "smoothness")
+INTEGERS = ("patch_size", "phases", "iterations", "seed", "match_every", "style_stride")
 
 
 @dataclass(frozen=True)
@@ -37,21 +44,35 @@ class TransferParams:
     style_stride: int = 1        # stride of the style patches (2 = four times fewer, faster)
 
     def __post_init__(self):
+        """The one check of every value, whoever made it (command line, app, project file): a wrong type,
+        NaN, infinity or an out-of-range number raises ValueError with a one-line message."""
+        for name in ("method", "init"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"{name} must be text, not {getattr(self, name)!r}")
+        for name in WEIGHTS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, not {value!r}")
+            if not 0 <= value <= MAX_WEIGHT:
+                raise ValueError(f"{name} must be between 0 and {MAX_WEIGHT:g}, not {value:g}")
+        for name in INTEGERS + (("size",) if self.size is not None else ()):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise ValueError(f"{name} must be a whole number, not {value!r}")
         if self.method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
         if self.patch_size not in PATCH_SIZES:
             raise ValueError(f"patch size must be one of {PATCH_SIZES}, not {self.patch_size}")
         if self.init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {self.init!r}")
-        for name in ("alpha", "beta", "gamma", "smoothness"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be zero or positive")
         if not 1 <= self.phases <= 6:
             raise ValueError("phases must be between 1 and 6")
-        if self.iterations < 1 or self.match_every < 1 or self.style_stride < 1:
-            raise ValueError("iterations, match_every and style_stride must be at least 1")
-        if self.size is not None and not 16 <= self.size <= 8192:
-            raise ValueError("size must be between 16 and 8192 pixels")
+        if not (1 <= self.iterations <= 100_000 and 1 <= self.match_every <= 100_000 and 1 <= self.style_stride <= 16):
+            raise ValueError("iterations and match_every must be between 1 and 100000, style_stride between 1 and 16")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be between 0 and {MAX_SEED}, not {self.seed}")
+        if self.size is not None and not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise ValueError(f"size must be between {MIN_SIZE} and {MAX_SIZE} pixels, not {self.size}")
 
     def replace(self, **changes) -> "TransferParams":
         return dataclasses.replace(self, **changes)

@@ -20,7 +20,7 @@ from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.errors import Cancelled, DoodleError, GPUMemoryError, LabelMapError
 from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
 from doodlepaint.engine.labels import check_shared_labels
-from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.params import MAX_SIZE, Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
 from doodlepaint.engine.vgg import get_encoder
 
@@ -110,6 +110,12 @@ def validate(request: TransferRequest) -> None:
     if request.target_labels.ndim != 2 or min(request.target_labels.shape) < 8:
         raise LabelMapError("the target map must be a 2-D label image at least 8 pixels on each side")
     check_shared_labels(request.style_labels, request.target_labels, request.palette, request.label_names)
+    width, height = output_size(request)
+    if max(width, height) > MAX_SIZE:
+        given = "--size / the Size box" if request.params.size is not None else "the doodle's own size"
+        raise DoodleError(f"the render would be {width}x{height} pixels ({given}), beyond the limit of {MAX_SIZE} "
+                          f"pixels on a side: choose a smaller size")
+    plan_phases(request)                # too small for the method says so here, before any work
     if request.params.init == "content" and request.content is None:
         raise DoodleError("init 'content' needs a content image")
     if request.params.init == "image" and request.init_image is None:

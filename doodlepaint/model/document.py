@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from doodlepaint.engine.images import resize_nearest
-from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, fit_map_to_image, hex_colour,
+from doodlepaint.engine.images import check_min_side, resize_nearest
+from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, MIN_STYLE_SIDE, fit_map_to_image, hex_colour,
                                        nearest_labels, style_label_map, target_label_ids)
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
@@ -105,10 +105,12 @@ class Document:
     # Images -------------------------------------------------------------------------------------
     def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:
         """A new painting: its own label map if given (which sets the palette), else a suggested one
-        whose labels are named "region N" until the artist names them."""
-        self.style = rgb
+        whose labels are named "region N" until the artist names them. Everything is worked out before
+        anything is replaced, so a painting or map that fails changes nothing."""
+        check_min_side(rgb, "the painting", MIN_STYLE_SIDE)
         if map_rgb is None:
-            self.style_ids = suggest_labels(rgb, len(self.palette))
+            style_ids = suggest_labels(rgb, len(self.palette))
+            self.style, self.style_ids = rgb, style_ids
             self.names = [f"region {i + 1}" for i in range(len(self.palette))]
             return
         new = style_label_map(fit_map_to_image(map_rgb, rgb.shape[:2], "the style map"))
@@ -117,7 +119,7 @@ class Document:
                  for i, (n, d) in enumerate(zip(nearest, distance))]
         back, back_distance = nearest_labels(self.palette, new.palette)
         remap = np.where(back_distance <= MATCH_DISTANCE, back, 0)
-        self.target_ids = remap[self.target_ids]
+        self.style, self.target_ids = rgb, remap[self.target_ids]
         self.style_ids, self.palette, self.names = new.ids, new.palette, names
 
     def set_style_map(self, map_rgb: np.ndarray) -> None:

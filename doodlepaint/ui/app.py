@@ -56,10 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(Recovery(recovery_folder()))
     window.show()
     window.warm_up()
-    if options.file:
-        QTimer.singleShot(0, lambda: window.open_path(options.file))
-    else:
-        QTimer.singleShot(0, window.offer_recovery)
+    # Recovery comes first, even with a file to open: a clean exit would otherwise delete unsaved work unseen.
+    QTimer.singleShot(0, lambda: window.offer_recovery() or (options.file and window.open_path(options.file)))
     if options.render_on_start:
         QTimer.singleShot(500, window.start_render)
     return app.exec()

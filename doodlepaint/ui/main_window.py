@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.render_stage = "render"
         self.warm_thread: WarmUp | None = None
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self.autosave_failing = False
         self.autosave_timer.start()
 
         self._build_layout()
@@ -667,9 +668,10 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("No recent files").setEnabled(False)
 
     def open_path(self, path: str) -> None:
-        """A recent file or a command-line argument: a project, else a painting."""
+        """A recent file or a command-line argument: a project (after the save prompt), else a painting."""
         if path.lower().endswith(SUFFIX):
-            self.open_project(path)
+            if self.maybe_save():
+                self.open_project(path)
         else:
             self.open_style(path)
 
@@ -894,22 +896,44 @@ class MainWindow(QMainWindow):
 
     # Safety -------------------------------------------------------------------------------------
     def autosave(self) -> None:
-        if self.dirty:
-            with contextlib.suppress(DoodleError, OSError):
-                self.recovery.save(self.doc)
-
-    def offer_recovery(self) -> None:
-        """At start: the last session did not end cleanly; offer its autosaved work back."""
-        if not self.recovery.pending():
+        if not self.dirty:
             return
+        try:
+            self.recovery.save(self.doc, self.project_path)
+        except (DoodleError, OSError) as error:
+            message = (f"Autosave failed: cannot write {self.recovery.path} "
+                       f"({getattr(error, 'strerror', None) or error}). Save your work with File → Save.")
+            self.statusBar().showMessage(message, AUTOSAVE_MS)
+            if not self.autosave_failing:           # once per run of failures, not every 30 s
+                QMessageBox.warning(self, "Autosave failed", message)
+            self.autosave_failing = True
+        else:
+            self.autosave_failing = False
+
+    def offer_recovery(self) -> bool:
+        """At start: the last session did not end cleanly; offer its autosaved work back, with its project's
+        path. An unreadable recovery file is kept aside, never deleted. True when work was recovered."""
+        if not self.recovery.pending():
+            return False
+        try:
+            recovered = self.recovery.load()
+        except DoodleError as error:
+            try:
+                where = f"It was kept as {self.recovery.keep_aside()}."
+            except OSError:
+                where = f"It is still at {self.recovery.path}."
+            QMessageBox.warning(self, "Cannot recover", "The work autosaved when doodlepaint last stopped cannot be "
+                                f"read: {error}. {where}")
+            return False
         answer = QMessageBox.question(self, "Recover unsaved work",
-                                      "doodlepaint did not close properly last time. Recover the unsaved work?")
-        if answer == QMessageBox.StandardButton.Yes:
-            with self.guard("Cannot recover"):
-                self.set_document(self.recovery.load(), None)
-                self.set_dirty(True)
-                return
-        self.recovery.discard()
+                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
+                                      "(No deletes it.)")
+        if answer != QMessageBox.StandardButton.Yes:
+            self.recovery.discard()
+            return False
+        self.set_document(recovered.document, recovered.origin)
+        self.set_dirty(True)
+        return True
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""
