@@ -1,6 +1,7 @@
 """Reading and resizing images with errors a person can act on."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,23 @@ def open_image(path: str | Path, what: str = "image") -> Image.Image:
 
 def load_rgb(path: str | Path, what: str = "image") -> np.ndarray:
     """RGB uint8 (H, W, 3); transparent pixels are composited onto white."""
-    image = open_image(path, what)
+    return _rgb_array(open_image(path, what))
+
+
+def decode_rgb(data: bytes, what: str = "image", max_pixels: int | None = None) -> np.ndarray:
+    """`load_rgb` for an image's bytes (from the network): the size is checked before the pixels are decoded."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        if max_pixels is not None and image.width * image.height > max_pixels:
+            raise ImageError(f"the {what} is {image.width}x{image.height} pixels: at most {max_pixels} pixels "
+                             "are accepted")
+        image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise ImageError(f"cannot read the {what}: not a readable image ({error})") from error
+    return _rgb_array(image)
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
