@@ -174,6 +174,9 @@ def test_an_oversize_image_or_request_is_refused(tiny_encoder):
             response = http.put(f"/images/{hashlib.sha256(data).hexdigest()}", content=data)
             assert response.status_code == 413 and "at most 4096 are accepted" in response.json()["detail"]
             assert http.put(f"/images/{'0' * 64}", content=b"not an image").status_code == 400   # hash mismatch
+            garbage = b"\x89PNG\r\n\x1a\n broken"
+            response = http.put(f"/images/{hashlib.sha256(garbage).hexdigest()}", content=garbage)
+            assert response.status_code == 422 and "not a readable image" in response.json()["detail"]
 
 
 def test_bad_jobs_get_one_clear_line(tiny_request, tiny_encoder):
