@@ -73,7 +73,8 @@ def test_health_names_the_device_and_the_version(tiny_encoder):
 def test_a_remote_render_streams_frames_and_matches_a_local_one(tiny_request, tiny_encoder):
     local = [p for p in run_transfer(tiny_request, encoder=TinyEncoder(), preview_interval=0.0)][-1]
     with running_server(tiny_encoder) as url:
-        steps = list(RemoteServer(url).run_transfer(tiny_request))
+        assert RemoteServer(url).frames == "raw" and RemoteServer("http://studio-pc:8765").frames == "png"
+        steps = list(RemoteServer(url, frames="png").run_transfer(tiny_request))
         frames = [p for p in steps if p.frame is not None]
         assert len(frames) >= 3 and steps[-1].done and steps[-1].message.startswith("Rendering on CPU at 127.0.0.1")
         assert np.abs(steps[-1].frame.astype(int) - local.frame.astype(int)).max() <= 1

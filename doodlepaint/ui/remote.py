@@ -20,6 +20,7 @@ from websockets.sync.client import connect
 
 from doodlepaint.cli import TUNABLE
 from doodlepaint.engine import DoodleError, Progress, TransferParams, TransferRequest
+from doodlepaint.server.serve import is_loopback
 
 POLL_SECONDS = 0.05          # how often a waiting render checks for cancel
 UPLOAD_PNG_LEVEL = 1         # the doodle is re-sent on every stroke: fast beats small
@@ -57,12 +58,15 @@ class RemoteServer:
     url: str                        # http://host:port or https://... behind a reverse proxy
     token: str | None = None
     timeout: float = 10.0           # seconds an HTTP request or a silent event stream may take
-    frames: str = "png"             # preview frames as PNG (small) or raw RGB (no encoding)
+    frames: str = ""                # previews as "png" (small) or "raw" RGB (no encoding, ~10 ms sooner on a
+                                    # loaded CPU); unset: raw from this machine's own server, PNG over a network
 
     def __post_init__(self):
         parts = urllib.parse.urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise DoodleError(f"{self.url!r} is not a server address: write it like http://studio-pc:8765")
+        if not self.frames:
+            object.__setattr__(self, "frames", "raw" if is_loopback(parts.hostname) else "png")
 
     @property
     def name(self) -> str:
