@@ -23,6 +23,7 @@ class RemoteServerDialog(QDialog):
         super().__init__(parent)
         self.settings = settings
         self.setWindowTitle("Remote Server")
+        self.setMinimumWidth(460)
         form = QFormLayout(self)
         intro = QLabel("Render on another machine that runs <tt>doodlepaint serve</tt>, e.g. the studio's GPU "
                        "desktop. Across the internet, put it behind an HTTPS reverse proxy.")
