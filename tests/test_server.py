@@ -1,6 +1,7 @@
 """The render server, through its real HTTP and WebSocket stack on a localhost port (no network mocks)."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -31,8 +32,7 @@ def tiny_request(tiny_document):
 
 def _slow(tiny_request):
     """A render that runs for seconds, so it can be cancelled or queued behind."""
-    return tiny_request.__class__(**{**tiny_request.__dict__,
-                                     "params": tiny_request.params.replace(iterations=400)})
+    return dataclasses.replace(tiny_request, params=tiny_request.params.replace(iterations=400))
 
 
 def _png(rgb) -> bytes:
@@ -121,7 +121,7 @@ def test_the_painting_is_sent_once_and_encoded_once(tiny_request):
         assert encoder.feature_encodings == 1                             # nor encoded again
         stroke = tiny_request.target_labels.copy()
         stroke[:4, :4] = 1 - stroke[:4, :4]
-        list(server.run_transfer(tiny_request.__class__(**{**tiny_request.__dict__, "target_labels": stroke})))
+        list(server.run_transfer(dataclasses.replace(tiny_request, target_labels=stroke)))
         assert encoder.feature_encodings == 1                             # a new doodle, the same painting
 
 

@@ -105,7 +105,6 @@ def create_app(config: ServerConfig) -> FastAPI:
             await runner
 
     app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan)
-    app.state.encoder = encoder
 
     def authorised(headers) -> bool:
         if config.token is None:

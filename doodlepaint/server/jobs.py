@@ -66,7 +66,6 @@ class CachingEncoder:
     def __init__(self, encoder, entries: int = 16):
         self.encoder = encoder
         self.cache = LruCache(entries)
-        self.hits = 0
 
     def __call__(self, rgb: torch.Tensor, layers: tuple[str, ...]) -> dict[str, torch.Tensor]:
         if rgb.requires_grad and torch.is_grad_enabled():
@@ -77,8 +76,6 @@ class CachingEncoder:
         if features is None:
             features = self.encoder(rgb, layers)
             self.cache.put(key, features)
-        else:
-            self.hits += 1
         return features
 
 
@@ -112,10 +109,6 @@ class Job:
     result_png: bytes | None = None
     error: str = ""
     listeners: set = field(default_factory=set)
-
-    @property
-    def finished(self) -> bool:
-        return self.state in ("done", "failed", "cancelled")
 
     def status(self) -> dict:
         status = {"type": self.state, "id": self.id, "place": self.place}
