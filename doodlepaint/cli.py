@@ -13,7 +13,7 @@ from doodlepaint import __version__
 
 TUNABLE = ("method", "alpha", "beta", "gamma", "patch_size", "phases", "iterations", "match_every", "style_stride",
            "seed")
-CLI_WORDS = ("render", "-h", "--help", "--version")     # anything else starts the app
+CLI_WORDS = ("render", "serve", "-h", "--help", "--version")     # anything else starts the app
 RENDER_EXAMPLE = ("doodlepaint render --style monet.jpg --style-map monet_sem.png --target-map doodle.png "
                   "--out painting.png")
 
@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--report", type=Path, help="write parameters, device, timings and peak memory as JSON")
     render.add_argument("--demo", action="store_true", help="render the built-in sample scene")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
+    from doodlepaint.server.serve import add_serve_arguments
+    add_serve_arguments(commands.add_parser("serve", help="render for other machines: the app's Remote server"))
     return parser
 
 
@@ -201,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.showwarning = show_warning
     try:
+        if args.command == "serve":
+            from doodlepaint.server.serve import run_serve
+            return run_serve(args)
         return run_render(args)
     except DoodleError as error:
         print(f"doodlepaint: error: {error}", file=sys.stderr)

@@ -94,16 +94,27 @@ def check_writable(path: str | Path, what: str, force: bool = False) -> None:
     os.unlink(probe)
 
 
-def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
-    """A PNG written atomically, with `metadata` as JSON in its text chunk."""
+def encode_png(rgb: np.ndarray, metadata: dict | None = None) -> bytes:
+    """PNG bytes with `metadata` as JSON in its text chunk."""
     info = PngImagePlugin.PngInfo()
     if metadata is not None:
         info.add_text(PARAMS_KEY, json.dumps(metadata, sort_keys=True, allow_nan=False))
     info.add_text("Software", f"doodlepaint {__version__}")
     encoded = io.BytesIO()
     Image.fromarray(rgb).save(encoded, format="PNG", pnginfo=info)
+    return encoded.getvalue()
+
+
+def render_metadata(params: TransferParams, **context) -> dict:
+    """What a render's PNG carries so the picture can be made again: the version, parameters and `context`."""
+    return {"doodlepaint": __version__, "params": dataclasses.asdict(params), **context}
+
+
+def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) -> None:
+    """A PNG written atomically, with `metadata` as JSON in its text chunk."""
+    encoded = encode_png(rgb, metadata)
     try:
-        write_atomically(path, encoded.getvalue())
+        write_atomically(path, encoded)
     except OSError as error:
         raise DoodleError(f"cannot write {path}: {error.strerror or error}") from error
 
@@ -111,7 +122,7 @@ def save_png(path: str | Path, rgb: np.ndarray, metadata: dict | None = None) ->
 def save_render(path: str | Path, rgb: np.ndarray, params: TransferParams, **context) -> None:
     """A render as PNG with the version, its parameters and `context` (inputs, label names) in its text
     chunk, so the picture can be made again: one format for the command line and the app."""
-    save_png(path, rgb, {"doodlepaint": __version__, "params": dataclasses.asdict(params), **context})
+    save_png(path, rgb, render_metadata(params, **context))
 
 
 def read_png_metadata(path: str | Path) -> dict:

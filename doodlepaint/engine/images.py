@@ -6,6 +6,7 @@ as a person sees it: EXIF orientation applied, 16-bit greys scaled to 8 bits, tr
 """
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -46,20 +47,27 @@ def open_image(path: str | Path, what: str = "image") -> Image.Image:
         raise ImageError(f"{what} not found: {path}")
     if path.is_dir():
         raise ImageError(f"{what} is a folder, not an image: {path}")
+    return _decode(path, what, path)
+
+
+def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # check_size says it better
-            image = Image.open(path)
-            check_size(*image.size, what, path)          # from the header: nothing decoded yet
+            image = Image.open(source)
+            check_size(*image.size, what, where)         # from the header: nothing decoded yet
+            if max_pixels is not None and image.width * image.height > max_pixels:
+                raise ImageError(f"{what} {where} is {image.width}x{image.height} pixels: at most {max_pixels} "
+                                 "pixels are accepted here")
             image.load()
             image = ImageOps.exif_transpose(image)       # phone photos store their rotation in EXIF
     except ImageError:
         raise
     except Image.DecompressionBombError as error:
-        raise ImageError(f"{what} {path} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
+        raise ImageError(f"{what} {where} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
                          f"{MAX_PIXELS // 1_000_000} megapixels: scale it down first") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"cannot read {what} {path}: not a readable image ({error})") from error
+        raise ImageError(f"cannot read {what} {where}: not a readable image ({error})") from error
     return image
 
 
@@ -79,7 +87,17 @@ def _to_eight_bits(image: Image.Image) -> Image.Image:
 
 def load_rgb(path: str | Path, what: str = "image") -> np.ndarray:
     """RGB uint8 (H, W, 3); transparent pixels are composited onto white."""
-    image = _to_eight_bits(open_image(path, what))
+    return _rgb_array(open_image(path, what))
+
+
+def decode_rgb(data: bytes, what: str = "image", max_pixels: int | None = None) -> np.ndarray:
+    """`load_rgb` for an image's bytes (from the network), with the same checks and corrections; a caller
+    may set a lower pixel limit of its own, also checked before the pixels are decoded."""
+    return _rgb_array(_decode(io.BytesIO(data), what, "(uploaded)", max_pixels))
+
+
+def _rgb_array(image: Image.Image) -> np.ndarray:
+    image = _to_eight_bits(image)
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info):
         image = image.convert("RGBA")
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))

@@ -37,6 +37,7 @@ from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolSta
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
+from doodlepaint.ui.remote_dialog import REMOTE, REMOTE_DEVICE, RemoteServerDialog, remote_server
 from doodlepaint.ui.render import RenderController, WarmUp
 
 AUTOSAVE_MS = 30_000
@@ -50,7 +51,7 @@ def available_devices() -> list[tuple[str, str]]:
     for choice in ("cuda", "mps"):
         with contextlib.suppress(DoodleError):
             devices.append((choice, device_name(pick_device(choice))))
-    return devices
+    return [*devices, REMOTE_DEVICE]
 
 
 def sample_document() -> Document:
@@ -275,6 +276,8 @@ class MainWindow(QMainWindow):
         self.live_action = a("&Live", self.set_live, "Ctrl+L",
                              "Re-render automatically after every stroke or setting change", checkable=True)
         menu.addActions([self.render_action, self.cancel_action, self.live_action])
+        menu.addSeparator()
+        menu.addAction(a("Remote &Server…", self.ask_remote_server, tip="Render on another machine's GPU"))
 
         menu = self.menuBar().addMenu("&Help")
         menu.addAction(a("&How It Works", self.show_help, key.HelpContents))
@@ -545,6 +548,11 @@ class MainWindow(QMainWindow):
         self.settings.setValue("device", choice)
         self.schedule_live_render()
 
+    def ask_remote_server(self) -> None:
+        if RemoteServerDialog(self.settings, self).exec():
+            self.params_panel.set_device(REMOTE)
+            self.set_device(REMOTE)
+
     # Rendering ----------------------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
         self.live_action.setChecked(live)
@@ -570,7 +578,7 @@ class MainWindow(QMainWindow):
 
     def _start_job(self, request, stage: str) -> None:
         with self.guard("Cannot render"):
-            device = pick_device(self.device_choice)
+            device = remote_server(self.settings) if self.device_choice == REMOTE else pick_device(self.device_choice)
             width, height = output_size(request)
             self.render_size = QSize(width, height)
             self.render_stage = stage
@@ -602,6 +610,9 @@ class MainWindow(QMainWindow):
             self.progress_bar.setValue(0)
 
     def show_progress(self, progress) -> None:
+        if progress.phases == 0:             # a remote render waiting in its server's queue
+            self.progress_label.setText(progress.message)
+            return
         self.progress_bar.setValue(round(1000 * progress.fraction))
         eta = ("estimating the time left" if not progress.eta_known else
                f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")

