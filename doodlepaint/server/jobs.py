@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import hashlib
 import io
 import threading
 import time
