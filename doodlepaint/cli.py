@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--target-map", type=Path, help="the doodle: a label map in the style map's colours")
     render.add_argument("--content", type=Path, help="an optional content photo to keep the shapes of")
     render.add_argument("--init", type=Path, help="an image to start from instead of the label colours")
+    render.add_argument("--refine", action="store_true",
+                        help="start from the instant picture and refine it with two phases and half the steps "
+                             "(what the app's Live mode does when you pause)")
     render.add_argument("--out", type=Path, help="the output PNG")
     render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
@@ -79,11 +82,15 @@ def _progress_line(progress) -> str:
 def _params(args):
     """The render's parameters, checked (TransferParams checks every value) before any file is read."""
     from doodlepaint.engine import PRESETS, DoodleError
+    from doodlepaint.engine.params import refinement
 
+    if args.refine and args.init is not None:
+        raise DoodleError("--refine starts from the instant picture: it cannot be combined with --init")
     try:
-        return PRESETS[args.preset].replace(
+        params = PRESETS[args.preset].replace(
             size=args.size, init="image" if args.init is not None else "auto",
             **{name: getattr(args, name) for name in TUNABLE if getattr(args, name) is not None})
+        return refinement(params) if args.refine else params
     except ValueError as error:
         raise DoodleError(str(error)) from error
 

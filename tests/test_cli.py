@@ -128,3 +128,21 @@ def test_instant_preset_renders_in_one_pass_with_the_shipped_decoder(scene):
     assert read_png_metadata(scene / "out.png")["params"]["method"] == "swap"
     left, right = out[:, :16].mean((0, 1)), out[:, 32:].mean((0, 1))
     assert left[2] > left[0] and right[0] > right[2]      # the doodle swapped the labels: blue left, red right
+
+
+def test_refine_starts_from_the_instant_picture_with_the_shortened_schedule(scene, monkeypatch):
+    import doodlepaint.engine.swap as swap
+    from conftest import TinyDecoder, TinyEncoder
+    import doodlepaint.engine.vgg as vgg
+
+    monkeypatch.setattr(swap, "get_decoder", lambda layer, device="cpu": TinyDecoder())
+    monkeypatch.setattr(vgg, "get_encoder", lambda *args, **kwargs: TinyEncoder())
+    assert main(["render", "--style", str(scene / "style.png"), "--target-map", str(scene / "doodle.png"),
+                 "--out", str(scene / "out.png"), "--size", "48", "--device", "cpu", "--quiet", "--refine"]) == 0
+    params = read_png_metadata(scene / "out.png")["params"]
+    assert params["init"] == "instant" and params["phases"] == 2 and params["iterations"] == 16
+
+
+def test_refine_with_init_is_an_error(scene, capsys):
+    assert render(scene, "--refine", "--init", str(scene / "style.png")) == 2
+    assert "--refine" in one_line_error(capsys)

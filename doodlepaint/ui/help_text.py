@@ -11,9 +11,12 @@ flat colours that say what each part is — sky, sea, rock. Paint on it to corre
 <li><b>The doodle.</b> The view below it is your doodle, painted with the same labels. Where you paint
 “sea”, the result borrows brush marks from the painting's sea. You can put a photo under the doodle
 (<i>File → Open Photo Under Doodle</i>) to keep its shapes.</li>
-<li><b>Render.</b> The <i>Result</i> view on the right is painted small first and refined phase by
-phase; the preview updates as it goes. With <i>Live</i> on, every stroke or slider change re-renders
-after a short pause. <i>File → Export at Size…</i> paints the final picture bigger than the preview.</li>
+<li><b>Render.</b> The <i>Result</i> view on the right first shows the <i>instant</i> picture (one pass
+of a network trained for doodlepaint, a fraction of a second), then the optimisation paints it small and
+refines it phase by phase; the line above the Result says what you are looking at. The <i>Instant</i>
+quality stops after the first pass. With <i>Live</i> on, every stroke or slider change shows the
+instant picture at once, and when you pause it is refined. <i>File → Export at Size…</i> paints the
+final picture bigger than the preview.</li>
 </ol>
 <h3>Settings</h3>
 <ul>
