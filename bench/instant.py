@@ -75,8 +75,8 @@ def main() -> int:
                     if args.images:
                         args.images.mkdir(parents=True, exist_ok=True)
                         Image.fromarray(frame).save(args.images / path.name)
-                    return round(fidelity.score(str(style_path), str(map_path), str(doodle_path), str(path))
-                                 ["balanced_accuracy"], 3)
+                    return fidelity.score(*(fidelity.load(p) for p in (style_path, map_path, doodle_path, path)))[
+                        "balanced_accuracy"]
 
                 instant = TransferRequest(style, style_ids, target_ids, palette, PRESETS["Instant"].replace(size=size))
                 _, cold = timed(instant, device)           # builds the painting's bank, as the app's first stroke

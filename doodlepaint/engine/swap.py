@@ -26,9 +26,38 @@ SWAP_NOISE = 64.0      # amplitude of the seed's noise: enough that a flat regio
 # Matching in relu3_1's 32 principal directions instead of its 256 channels: 8x fewer multiplications for
 # the match, which dominates the pass; the swapped patches themselves keep every channel.
 KEY_CHANNELS = 32
+COLOUR_SCALE_LIMIT = 3.0   # a label's colour spread is widened at most this much
 
 
-def _style_bank(request: TransferRequest, plan, encoder, device) -> PatchStyle:
+def _label_statistics(image: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per label, the mean and standard deviation of each colour channel, (K, 3) each, over soft masks."""
+    weight = masks[0].flatten(1)                                 # (K, N)
+    pixels = image[0].flatten(1).t()                             # (N, 3)
+    area = weight.sum(1, keepdim=True).clamp_min(1e-6)
+    mean = weight @ pixels / area
+    variance = weight @ pixels.pow(2) / area - mean.pow(2)
+    return mean, variance.clamp_min(1.0).sqrt()
+
+
+def match_label_colours(image: torch.Tensor, masks: torch.Tensor, style_mean: torch.Tensor,
+                        style_std: torch.Tensor) -> torch.Tensor:
+    """Each label's pixels moved to the painting's colour mean and spread for that label.
+
+    A decoder trained for reconstruction regresses towards the mean: its pictures come out washed out, and
+    a label's colours drift towards its neighbours' where overlapping patches are averaged. Matching the
+    first two moments per label and channel (as the patch method's colour term does by optimisation)
+    restores them in one cheap step; the scale is bounded so that a nearly flat region is not turned into
+    amplified noise."""
+    mean, std = _label_statistics(image, masks)
+    scale = (style_std / std).clamp(0.5, COLOUR_SCALE_LIMIT)
+    shift = style_mean - mean * scale
+    weight = masks[0] / masks[0].sum(0, keepdim=True).clamp_min(1e-6)       # (K, H, W), sums to 1
+    pixel_scale = torch.einsum("khw,kc->chw", weight, scale)[None]
+    pixel_shift = torch.einsum("khw,kc->chw", weight, shift)[None]
+    return image * pixel_scale + pixel_shift
+
+
+def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchStyle, torch.Tensor, torch.Tensor]:
     from doodlepaint.engine.transfer import _image_tensor, _label_masks, _pool_to
 
     params = request.params
@@ -36,13 +65,14 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> PatchStyle:
            plan.style_height, SWAP_LAYER, params.patch_size, params.gamma, params.style_stride, KEY_CHANNELS,
            str(device), id(encoder))
 
-    def build() -> PatchStyle:
+    def build():
         style = _image_tensor(request.style, plan.style_width, plan.style_height, device)
         masks = _label_masks(request.style_labels, len(request.palette), plan.style_width, plan.style_height, device)
         with torch.no_grad():
             features = encoder(style, (SWAP_LAYER,))[SWAP_LAYER]
-        return PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, params.style_stride,
+        bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, params.style_stride,
                           key_channels=KEY_CHANNELS)
+        return (bank, *_label_statistics(style, masks))
 
     return style_cache.get(key, build)
 
@@ -53,7 +83,7 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     from doodlepaint.engine.transfer import _initial, _label_masks, _pool_to
 
     decoder = get_decoder(SWAP_LAYER, device)
-    bank = _style_bank(request, plan, encoder, device)
+    bank, style_mean, style_std = _style_bank(request, plan, encoder, device)
     # The swap seeds itself from the label colours (or the photo); an image to refine is the optimisation's.
     init = request.params.init if request.params.init in ("noise", "colours", "content") else "auto"
     seed = _initial(request, plan, generator, device, noise=SWAP_NOISE, init=init)
@@ -63,6 +93,8 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     image = decoder(swapped)
     if image.shape[-2:] != seed.shape[-2:]:      # a side that is not a multiple of 4 loses a pixel or two
         image = torch.nn.functional.interpolate(image, size=seed.shape[-2:], mode="bilinear", align_corners=False)
+    if request.params.gamma > 0:      # with the labels off, their colours are no guide either
+        image = match_label_colours(image, masks, style_mean, style_std)
     return image.clamp(0, 255)
 
 
