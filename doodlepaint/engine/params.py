@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("patch", "gram")
+METHODS = ("patch", "gram", "sanet")
 PATCH_SIZES = (3, 5, 7)
 INITS = ("auto", "noise", "colours", "content", "image")
 

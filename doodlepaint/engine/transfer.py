@@ -258,6 +258,10 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
                  encoder=None) -> Iterator[Progress]:
     """Render `request`, yielding one Progress per optimiser round; frames every `preview_interval` s."""
     should_stop = should_stop or (lambda: False)
+    if request.params.method == "sanet":   # a feed-forward network, not an optimisation
+        from doodlepaint.engine.sanet import run_sanet
+        yield from run_sanet(request, should_stop, device, encoder)
+        return
     validate(request)
     device = torch.device(device)
     params = request.params

@@ -33,7 +33,9 @@ TIPS = {
     "iterations": "Steps per phase: more steps make a more finished painting and take longer.",
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
     "method": "Patches copies actual brush marks region by region (best). Gram matches the overall "
-              "colours and textures per region (looser, and slower on the CPU).",
+              "colours and textures per region (looser, and slower on the CPU). SANet repaints a photo "
+              "under the doodle in one pass of a trained network (seconds on the CPU): with it, α keeps "
+              "the photo (0 full style, 100 the photo) and γ 50 or more keeps each region to its label.",
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
 }
 
@@ -110,6 +112,7 @@ class ParamsPanel(QWidget):
         self.method = QComboBox()
         self.method.addItem("Patches (brush marks)", "patch")
         self.method.addItem("Gram (texture statistics)", "gram")
+        self.method.addItem("SANet (photo, instant)", "sanet")
         self.device = QComboBox()
         for choice, name in devices:
             self.device.addItem(name, choice)
