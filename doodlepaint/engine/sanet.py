@@ -96,13 +96,19 @@ class SANet(nn.Module):
         self.attend5 = StyleAttention(CHANNELS[5])
         self.merge = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(CHANNELS[4], CHANNELS[4], 3))
         self.decoder = Decoder("relu4_1", width)
+        # The Caffe VGG's activations are in the hundreds: the modules see each level divided by its spread
+        # (set from data when training starts), else Adam's first steps dwarf the 1x1 convolutions' weights.
+        self.register_buffer("scale4", torch.ones(()))
+        self.register_buffer("scale5", torch.ones(()))
 
     def transform(self, content: dict[str, torch.Tensor], style: dict[str, torch.Tensor],
                   biases: dict[str, torch.Tensor | None] | None = None) -> torch.Tensor:
         """F_csc from VGG features at relu4_1 and relu5_1 of the content and the style."""
         biases = biases or {}
-        level4 = self.attend4(content["relu4_1"], style["relu4_1"], biases.get("relu4_1"))
-        level5 = self.attend5(content["relu5_1"], style["relu5_1"], biases.get("relu5_1"))
+        level4 = self.attend4(content["relu4_1"] / self.scale4, style["relu4_1"] / self.scale4,
+                              biases.get("relu4_1"))
+        level5 = self.attend5(content["relu5_1"] / self.scale5, style["relu5_1"] / self.scale5,
+                              biases.get("relu5_1"))
         return self.merge(level4 + F.interpolate(level5, size=level4.shape[-2:], mode="nearest"))
 
     def forward(self, content, style, biases=None) -> torch.Tensor:

@@ -77,13 +77,15 @@ class Trainer:
 
     @torch.no_grad()
     def _calibrate(self) -> None:
-        """Each layer's mean activation (for the losses) and the decoder's input spread, from one batch."""
+        """Each layer's mean activation (for the losses), SANet's input spreads and the decoder's, from one batch."""
         generator = torch.Generator().manual_seed(1)
         images = torch.cat([self.photos.batch(self.config.batch, self.config.crop, generator),
                             self.paintings.batch(self.config.batch, self.config.crop, generator)]).to(self.device)
         features = self.encoder(images, STYLE_LAYERS)
         self.scales = {layer: float(features[layer].mean().clamp_min(1e-3)) for layer in STYLE_LAYERS}
-        self.model.decoder.input_scale.fill_(float(features["relu4_1"].std().clamp_min(1e-3)))
+        self.model.scale4.fill_(float(features["relu4_1"].std().clamp_min(1e-3)))
+        self.model.scale5.fill_(float(features["relu5_1"].std().clamp_min(1e-3)))
+        self.model.decoder.input_scale.fill_(float(self.model.transform(features, features).std().clamp_min(1e-3)))
 
     def _features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.encoder(images, STYLE_LAYERS)
