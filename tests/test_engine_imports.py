@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 ENGINE_MODULES = ["doodlepaint.engine"] + [f"doodlepaint.engine.{name}" for name in (
-    "vgg", "labels", "patch", "gram", "transfer", "params", "images", "errors", "device", "sample")]
+    "vgg", "labels", "patch", "gram", "transfer", "params", "images", "errors", "device", "sample", "sanet")]
 
 
 def test_importing_the_engine_loads_no_qt():

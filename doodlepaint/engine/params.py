@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("patch", "gram", "swap")
+METHODS = ("patch", "gram", "swap", "sanet")
 PATCH_SIZES = (3, 5, 7)
 INITS = ("auto", "noise", "colours", "content", "image", "instant")
 MAX_WEIGHT = 10_000.0        # alpha, beta, gamma beyond this only overflow the loss (the app's sliders stop at 250)

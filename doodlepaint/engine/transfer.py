@@ -284,7 +284,7 @@ class _Objective:
 
 # The methods that are not an optimisation of the pixels: each a generator with run_transfer's signature,
 # in a module of its own, imported when first used.
-FEED_FORWARD = {"swap": ("doodlepaint.engine.swap", "run_swap")}
+FEED_FORWARD = {"swap": ("doodlepaint.engine.swap", "run_swap"), "sanet": ("doodlepaint.engine.sanet", "run_sanet")}
 
 
 def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | None = None,

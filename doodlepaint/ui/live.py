@@ -18,7 +18,7 @@ from doodlepaint.engine.params import refinement
 
 LIVE_DELAY_MS = 250        # a stroke's instant picture starts this long after the last edit
 REFINE_DELAY_MS = 1000     # the refinement starts when the artist has paused this long
-FEED_FORWARD = ("swap",)   # methods that are one pass already: nothing to refine
+FEED_FORWARD = ("swap", "sanet")   # methods that are one pass already: shown as they are, nothing to refine
 
 
 def instant_available() -> str | None:
@@ -109,7 +109,8 @@ class LivePreview(QObject):
             self.start.emit(request, "render")
             return
         self._instant_request = request
-        self.start.emit(instant_request(request), "instant")
+        one_pass = request if request.params.method in FEED_FORWARD else instant_request(request)
+        self.start.emit(one_pass, "instant")
 
     def instant_finished(self, frame) -> None:
         """The instant picture is on screen: refine it once the artist has paused."""

@@ -32,7 +32,7 @@ from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, outpu
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.label_dialogs import (ask_label_colour, ask_label_count, ask_label_name, confirm_replace,
                                          confirm_replace_map)
-from doodlepaint.ui.live import LivePreview, ResultState, instant_request
+from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
@@ -632,7 +632,7 @@ class MainWindow(QMainWindow):
         self.result_view.set_images(qimage_from_rgb(progress.frame))
         if self.render_stage == "instant":
             self.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
-            refine = self.doc.params.method != "swap"
+            refine = self.doc.params.method not in FEED_FORWARD
             self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
             self.live.instant_finished(progress.frame)
         else:

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
 from doodlepaint.engine import PRESETS, TransferParams
 
 PRESET_FIELDS = ("phases", "iterations", "match_every", "style_stride")
-FEED_FORWARD = ("swap",)   # presets of these methods set the method too
+PRESET_METHODS = ("swap",)   # methods a preset chooses (Instant); other presets keep Patches or Gram
 CUSTOM = "Custom"
 
 TIPS = {
@@ -35,7 +35,9 @@ TIPS = {
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
     "method": "Patches copies actual brush marks region by region (best). Gram matches the overall "
               "colours and textures per region (looser, and slower on the CPU). Instant swaps in the "
-              "painting's patches and paints them in one pass (fast, softer).",
+              "painting's patches and paints them in one pass (fast, softer). SANet repaints a photo "
+              "under the doodle in one pass of a trained network (seconds on the CPU): with it, α keeps "
+              "the photo (0 full style, 100 the photo) and γ 50 or more keeps each region to its label.",
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
 }
 
@@ -113,6 +115,7 @@ class ParamsPanel(QWidget):
         self.method.addItem("Patches (brush marks)", "patch")
         self.method.addItem("Gram (texture statistics)", "gram")
         self.method.addItem("Instant (patch swap, one pass)", "swap")
+        self.method.addItem("SANet (photo, instant)", "sanet")
         self.device = QComboBox()
         for choice, name in devices:
             self.device.addItem(name, choice)
@@ -176,7 +179,7 @@ class ParamsPanel(QWidget):
         if name in PRESETS:
             preset = PRESETS[name]
             changes = {f: getattr(preset, f) for f in PRESET_FIELDS}
-            if preset.method in FEED_FORWARD or self.params.method in FEED_FORWARD:
+            if preset.method in PRESET_METHODS or self.params.method in PRESET_METHODS:
                 changes["method"] = preset.method     # into or out of Instant; otherwise keep Patches or Gram
             params = self.params.replace(**changes)
             self.set_params(params)
@@ -187,7 +190,7 @@ class ParamsPanel(QWidget):
 
 def preset_of(params: TransferParams) -> str:
     for name, preset in PRESETS.items():
-        if (preset.method in FEED_FORWARD) != (params.method in FEED_FORWARD):
+        if (preset.method in PRESET_METHODS) != (params.method in PRESET_METHODS):
             continue
         if all(getattr(params, f) == getattr(preset, f) for f in PRESET_FIELDS):
             return name

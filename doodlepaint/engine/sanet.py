@@ -1,0 +1,360 @@
+"""SANet, the style-attentional network (Park & Lee, CVPR 2019), with label masks on its attention.
+
+A feed-forward method for a photo under the doodle. VGG19 encodes the photo (content) and the painting
+(style) to relu4_1 and relu5_1. At each level a style-attention module lets every content position take a
+softmax-weighted mix of the style features:
+
+    F_cs = F_c + W_o · Σ_j softmax_j( (W_f N(F_c))_i · (W_g N(F_s))_j ) · (W_h F_s)_j
+
+(N: mean-variance normalisation per channel, W: 1x1 convolutions). The two levels are merged,
+F_csc = conv3x3(F_cs(relu4_1) + upsample(F_cs(relu5_1))), and a decoder that mirrors VGG19 from relu4_1
+paints the result. The weights are trained here (`python -m doodlepaint.train.sanet`).
+
+Label masks, which the paper only sketches: each content position's attention is biased towards style
+positions of its own label (the doodle's label at the photo, the style map's at the painting). The bias is
+log q per foreign position, with q = 10^(-γ/10): γ 0 is the paper's unmasked SANet, γ 10 weighs another
+label's style position a tenth of an own-label one, and from γ = STRICT_GAMMA (the default, 50) up, other
+labels' logits are -inf: a position never attends to another label's style.
+
+α, the doodlepaint "photo weight" slider (0..100), is the paper's content-style trade-off: the decoder sees
+F = (1 - α/100)·F_csc + (α/100)·F_ccc, F_ccc being the photo attended with itself. α 0 is full style,
+α 100 the photo as the network reproduces it; the default 10 keeps a tenth of the photo's own features.
+"""
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from doodlepaint.engine.decoder import Decoder
+from doodlepaint.engine.errors import DoodleError, LabelMapError
+from doodlepaint.engine.labels import check_shared_labels
+from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.vgg import CHANNELS, get_encoder
+
+LEVELS = ("relu4_1", "relu5_1")
+STRICT_GAMMA = 50.0     # from here up, other labels' style positions are masked out (-inf)
+ALPHA_RANGE = 100.0     # the photo-weight slider's range: α / ALPHA_RANGE is the content share
+MULTIPLE = 16           # relu5_1 is 1/16 of the image: inputs are padded to a multiple of it
+MIN_SIDE = 32
+MAX_STYLE_AREA = 2.0    # the painting is used at the output's scale, at most this many times its pixels
+COLOUR_NOISE = 48.0     # amplitude of the noise over the label colours when there is no photo
+WEIGHTS_FILE = "sanet.pt"
+EPS = 1e-5
+
+
+def mean_variance_norm(features: torch.Tensor) -> torch.Tensor:
+    """Per image and channel: zero mean, unit standard deviation over the positions."""
+    mean = features.mean((2, 3), keepdim=True)
+    std = (features.var((2, 3), keepdim=True, unbiased=False) + EPS).sqrt()
+    return (features - mean) / std
+
+
+class StyleAttention(nn.Module):
+    """One style-attention module: content (B, C, Hc, Wc), style (B, C, Hs, Ws) -> (B, C, Hc, Wc)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.f = nn.Conv2d(channels, channels, 1)
+        self.g = nn.Conv2d(channels, channels, 1)
+        self.h = nn.Conv2d(channels, channels, 1)
+        self.out = nn.Conv2d(channels, channels, 1)
+
+    def attention(self, content: torch.Tensor, style: torch.Tensor, bias: torch.Tensor | None = None):
+        """Softmax weights (B, Hc*Wc, Hs*Ws): row i says how much content position i takes from each style
+        position. `bias` (B or 1, Hc*Wc, Hs*Ws) is added to the logits (-inf masks a position out)."""
+        query = self.f(mean_variance_norm(content)).flatten(2).transpose(1, 2)     # (B, Nc, C)
+        key = self.g(mean_variance_norm(style)).flatten(2)                         # (B, C, Ns)
+        logits = torch.bmm(query, key)
+        if bias is not None:
+            logits = logits + bias
+        return torch.softmax(logits, dim=-1)
+
+    def forward(self, content: torch.Tensor, style: torch.Tensor, bias: torch.Tensor | None = None):
+        weights = self.attention(content, style, bias)
+        value = self.h(style).flatten(2)                                            # (B, C, Ns)
+        attended = torch.bmm(value, weights.transpose(1, 2)).view_as(content)
+        return content + self.out(attended)
+
+
+class SANet(nn.Module):
+    """The style-attention transform and its decoder: features in, RGB 0..255 out."""
+
+    def __init__(self, width: float = 1.0):
+        super().__init__()
+        self.width = width
+        self.attend4 = StyleAttention(CHANNELS[4])
+        self.attend5 = StyleAttention(CHANNELS[5])
+        self.merge = nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(CHANNELS[4], CHANNELS[4], 3))
+        self.decoder = Decoder("relu4_1", width)
+        # The Caffe VGG's activations are in the hundreds: the modules see each level divided by its spread
+        # (set from data when training starts), else Adam's first steps dwarf the 1x1 convolutions' weights.
+        self.register_buffer("scale4", torch.ones(()))
+        self.register_buffer("scale5", torch.ones(()))
+
+    def transform(self, content: dict[str, torch.Tensor], style: dict[str, torch.Tensor],
+                  biases: dict[str, torch.Tensor | None] | None = None) -> torch.Tensor:
+        """F_csc from VGG features at relu4_1 and relu5_1 of the content and the style."""
+        biases = biases or {}
+        level4 = self.attend4(content["relu4_1"] / self.scale4, style["relu4_1"] / self.scale4,
+                              biases.get("relu4_1"))
+        level5 = self.attend5(content["relu5_1"] / self.scale5, style["relu5_1"] / self.scale5,
+                              biases.get("relu5_1"))
+        return self.merge(level4 + F.interpolate(level5, size=level4.shape[-2:], mode="nearest"))
+
+    def forward(self, content, style, biases=None) -> torch.Tensor:
+        return self.decoder(self.transform(content, style, biases))
+
+
+# --- label masks ---------------------------------------------------------------------------------------
+
+def foreign_weight(gamma: float) -> float:
+    """How much a style position of another label counts against one of the same label (1: unmasked)."""
+    return 0.0 if gamma >= STRICT_GAMMA else 10.0 ** (-gamma / 10.0)
+
+
+def position_labels(ids: torch.Tensor, labels: int, size: tuple[int, int]) -> torch.Tensor:
+    """The dominant label of each position of a (size) feature map, from an (H, W) id map, flattened."""
+    one_hot = F.one_hot(ids.long(), labels).permute(2, 0, 1)[None].float()
+    return F.adaptive_avg_pool2d(one_hot, size)[0].argmax(0).flatten()
+
+
+def label_bias(content_ids: torch.Tensor, style_ids: torch.Tensor, labels: int, content_size, style_size,
+               gamma: float) -> torch.Tensor | None:
+    """Logit bias (1, Nc, Ns) keeping content positions to style positions of their own label; None at γ 0.
+
+    A content label that no style position holds at this resolution (a sliver of the style map that
+    pooling lost) keeps the unmasked attention rather than a row of -inf."""
+    if gamma <= 0:
+        return None
+    own = position_labels(content_ids, labels, content_size)[:, None] == \
+        position_labels(style_ids, labels, style_size)[None, :]
+    own |= ~own.any(1, keepdim=True)
+    weight = foreign_weight(gamma)
+    foreign = -math.inf if weight == 0.0 else math.log(weight)
+    return torch.zeros(own.shape, device=own.device).masked_fill(~own, foreign)[None]
+
+
+# --- shipped weights -----------------------------------------------------------------------------------
+
+def save_weights(model: SANet, record: dict) -> bytes:
+    """The model in half precision with its training record, as bytes for an atomic write."""
+    state = {name: tensor.half() if tensor.is_floating_point() else tensor
+             for name, tensor in model.state_dict().items()}
+    buffer = io.BytesIO()
+    torch.save({"kind": "sanet", "width": model.width, "state": state, "record": json.dumps(record)}, buffer)
+    return buffer.getvalue()
+
+
+def sanet_from_bytes(data: bytes, where: str) -> SANet:
+    """A model from saved weights; anything unreadable or mismatched is a DoodleError naming `where`."""
+    try:
+        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+        if saved.get("kind") != "sanet":
+            raise ValueError("not SANet weights")
+        model = SANet(float(saved["width"]))
+        model.load_state_dict({name: tensor.float() for name, tensor in saved["state"].items()})
+    except Exception as error:  # pickle, zip and key errors alike: the file is damaged or not ours
+        raise DoodleError(f"the SANet weights {where} are damaged or of another version "
+                          f"({error.__class__.__name__}): reinstall doodlepaint, or use the patch method") from error
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def _shipped_bytes() -> bytes:
+    resource = importlib.resources.files("doodlepaint") / "resources" / "weights" / WEIGHTS_FILE
+    try:
+        return resource.read_bytes()
+    except (FileNotFoundError, ModuleNotFoundError) as error:
+        raise DoodleError(f"the SANet weights are not installed ({WEIGHTS_FILE}): reinstall doodlepaint, "
+                          "or use the patch method, which needs no trained network") from error
+
+
+def shipped_record() -> dict:
+    """How the shipped SANet was trained (command, data, steps, losses)."""
+    saved = torch.load(io.BytesIO(_shipped_bytes()), map_location="cpu", weights_only=True)
+    return json.loads(saved["record"])
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_model(device: str) -> SANet:
+    return sanet_from_bytes(_shipped_bytes(), "in resources/weights").to(device)
+
+
+def get_sanet(device: torch.device | str = "cpu") -> SANet:
+    """The shipped SANet on `device`, loaded once per process."""
+    return _cached_model(str(torch.device(device)))
+
+
+# --- inference -----------------------------------------------------------------------------------------
+
+def content_share(alpha: float) -> float:
+    """The photo-weight slider (0..100) as the share of F_ccc in the decoder's input, 0..1."""
+    return min(1.0, max(0.0, alpha / ALPHA_RANGE))
+
+
+def _output_size(request: TransferRequest) -> tuple[int, int]:
+    height, width = request.target_labels.shape
+    if request.params.size is None:
+        return width, height
+    return request.params.size, max(MIN_SIDE, round(height * request.params.size / width))
+
+
+def _style_size(request: TransferRequest, width: int, height: int) -> tuple[int, int]:
+    """The painting at the doodle's scale, with at most MAX_STYLE_AREA times the output's pixels."""
+    style_h, style_w = request.style.shape[:2]
+    scale = width / request.target_labels.shape[1]
+    scale = min(scale, math.sqrt(MAX_STYLE_AREA * width * height / (style_w * style_h)))
+    return max(MIN_SIDE, round(style_w * scale)), max(MIN_SIDE, round(style_h * scale))
+
+
+def _rgb_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(rgb)).to(device=device, dtype=torch.float32).permute(2, 0, 1)[None]
+    if t.shape[-2:] != (height, width):
+        t = F.interpolate(t, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
+    return t.clamp(0, 255)
+
+
+def _ids_tensor(ids: np.ndarray, width: int, height: int, device) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(ids)).to(device)
+    if t.shape != (height, width):
+        t = F.interpolate(t[None, None].float(), size=(height, width), mode="nearest")[0, 0].long()
+    return t
+
+
+def _padded(x: torch.Tensor) -> torch.Tensor:
+    """Reflection-pad (B, C, H, W) on the bottom and right to a multiple of MULTIPLE."""
+    pad_h, pad_w = -x.shape[-2] % MULTIPLE, -x.shape[-1] % MULTIPLE
+    return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else x
+
+
+def _padded_ids(ids: torch.Tensor) -> torch.Tensor:
+    pad_h, pad_w = -ids.shape[-2] % MULTIPLE, -ids.shape[-1] % MULTIPLE
+    return F.pad(ids[None, None].float(), (0, pad_w, 0, pad_h), mode="replicate")[0, 0].long()
+
+
+def stand_in_photo(request: TransferRequest, width: int, height: int, seed: int) -> np.ndarray:
+    """Without a photo: each label painted in its mean style colour, plus noise for texture to grow on."""
+    labels = len(request.palette)
+    style = torch.from_numpy(request.style.reshape(-1, 3)).double()
+    ids = torch.from_numpy(request.style_labels.reshape(-1)).long()
+    counts = torch.bincount(ids, minlength=labels).clamp_min(1).double()
+    means = torch.zeros(labels, 3, dtype=torch.float64).index_add_(0, ids, style) / counts[:, None]
+    target = _ids_tensor(request.target_labels, width, height, "cpu")
+    colours = means[target].float()
+    noise = torch.rand(colours.shape, generator=torch.Generator().manual_seed(seed)) - 0.5
+    return (colours + noise * COLOUR_NOISE).clamp(0, 255).round().to(torch.uint8).numpy()
+
+
+def validate(request: TransferRequest) -> None:
+    for name in ("style", "content"):
+        image = getattr(request, name)
+        if image is not None and (image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8):
+            raise DoodleError(f"{name} must be an RGB uint8 image of shape (H, W, 3), got {image.shape} {image.dtype}")
+    if request.style_labels.shape != request.style.shape[:2]:
+        raise LabelMapError(f"the style map is {request.style_labels.shape[1]}x{request.style_labels.shape[0]} "
+                            f"but the style image is {request.style.shape[1]}x{request.style.shape[0]}")
+    if request.target_labels.ndim != 2 or min(request.target_labels.shape) < 8:
+        raise LabelMapError("the target map must be a 2-D label image at least 8 pixels on each side")
+    check_shared_labels(request.style_labels, request.target_labels, request.palette)
+    width, height = _output_size(request)
+    if min(width, height) < MIN_SIDE:
+        raise DoodleError(f"at {width}x{height} the image is too small for SANet: render at least {MIN_SIDE} "
+                          "pixels on each side")
+
+
+class _Scene:
+    """The photo, its labels and the decoder-ready features of one render, on a device."""
+
+    def __init__(self, request: TransferRequest, model: SANet, encoder, device):
+        self.request, self.model, self.encoder, self.device = request, model, encoder, device
+        self.width, self.height = _output_size(request)
+        photo = request.content if request.content is not None else \
+            stand_in_photo(request, self.width, self.height, request.params.seed)
+        self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device)))
+        self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device))
+
+    def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.encoder(image, LEVELS)
+
+    def biases(self, style_features, style_ids, labels: int, gamma: float) -> dict[str, torch.Tensor | None]:
+        return {level: label_bias(self.content_ids, style_ids, labels, self.content[level].shape[-2:],
+                                  style_features[level].shape[-2:], gamma) for level in LEVELS}
+
+    def stylised(self, request: TransferRequest) -> torch.Tensor:
+        """F_csc for the painting of `request` (its own style, map and γ)."""
+        style_w, style_h = _style_size(request, self.width, self.height)
+        style = self.encode(_padded(_rgb_tensor(request.style, style_w, style_h, self.device)))
+        style_ids = _padded_ids(_ids_tensor(request.style_labels, style_w, style_h, self.device))
+        biases = self.biases(style, style_ids, len(request.palette), request.params.gamma)
+        return self.model.transform(self.content, style, biases)
+
+    def content_only(self) -> torch.Tensor:
+        """F_ccc: the photo attending to itself, under the same label masks."""
+        biases = self.biases(self.content, self.content_ids, len(self.request.palette), self.request.params.gamma)
+        return self.model.transform(self.content, self.content, biases)
+
+    def decode(self, features: torch.Tensor) -> np.ndarray:
+        image = self.model.decoder(features)[:, :, :self.height, :self.width]
+        return image[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
+
+
+def _mixed(scene: _Scene, stylised: torch.Tensor, alpha: float) -> torch.Tensor:
+    share = content_share(alpha)
+    return stylised if share == 0 else (1 - share) * stylised + share * scene.content_only()
+
+
+def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None = None,
+              device: torch.device | str = "cpu", preview_interval: float = 0.5, encoder=None,
+              model: SANet | None = None) -> Iterator[Progress]:
+    """Render `request` with SANet in one feed-forward pass; yields one Progress, done, with the frame."""
+    should_stop = should_stop or (lambda: False)
+    validate(request)
+    device = torch.device(device)
+    started = time.perf_counter()
+    encoder = encoder or get_encoder(device)
+    model = model or get_sanet(device)
+    if should_stop():
+        return
+    with torch.no_grad():
+        scene = _Scene(request, model, encoder, device)
+        frame = scene.decode(_mixed(scene, scene.stylised(request), request.params.alpha))
+    elapsed = time.perf_counter() - started
+    yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
+                   eta=0.0, frame=frame, done=True, fraction=1.0, evaluations=1, stage="instant",
+                   peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+
+
+def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[float],
+                       device: torch.device | str = "cpu", encoder=None, model: SANet | None = None) -> np.ndarray:
+    """The paper's style interpolation: one photo, several paintings, F = Σ w_k F_csc(k) / Σ w_k, decoded.
+
+    The photo, the target map, the size, α and the seed are those of the first request; each request
+    brings its own painting, style map and γ (their palettes must agree, as one doodle is shared)."""
+    if not requests or len(requests) != len(weights):
+        raise DoodleError("style interpolation needs one weight per painting, and at least one painting")
+    if any(w < 0 for w in weights) or sum(weights) <= 0:
+        raise DoodleError("style interpolation weights must be zero or positive, and not all zero")
+    first = requests[0]
+    for request in requests:
+        if request.palette.shape != first.palette.shape or not np.array_equal(request.palette, first.palette):
+            raise LabelMapError("the paintings to interpolate must share one label palette")
+        validate(request.__class__(request.style, request.style_labels, first.target_labels, request.palette,
+                                   first.params, first.content))
+    device = torch.device(device)
+    encoder = encoder or get_encoder(device)
+    model = model or get_sanet(device)
+    with torch.no_grad():
+        scene = _Scene(first, model, encoder, device)
+        total = sum(weights)
+        stylised = sum((w / total) * scene.stylised(r) for r, w in zip(requests, weights) if w > 0)
+        return scene.decode(_mixed(scene, stylised, first.params.alpha))

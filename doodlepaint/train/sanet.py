@@ -1,0 +1,263 @@
+"""Train SANet (Park & Lee 2019) on the trainset's photos (content) and paintings (style).
+
+    python -m doodlepaint.train.sanet --data ../shared/trainset --checkpoints ~/dp-train/sanet
+
+The paper's losses: content on mean-variance-normalised relu4_1 and relu5_1 features of the output against
+the photo's, style on per-channel means and standard deviations at relu1_1 … relu5_1, and identity: the
+photo through SANet with itself as style (I_cc), the painting with itself (I_ss), compared with the inputs in
+pixels (λid1) and in VGG features at every relu*_1 (λid2). λc 1, λs 3, λid1 1, λid2 50, Adam 1e-4, batch 5,
+random 256 crops of images 512 on the short side (a GPU); a CPU trains smaller crops and a half-width decoder.
+
+The paper's VGG was "normalised" (each filter's mean activation 1); ours is the original Caffe VGG19, whose
+layers' activations differ by orders of magnitude. So the losses see each layer divided by its mean
+activation over a calibration batch (one number per layer, kept in the checkpoint): the paper's λ then
+balance the terms as they did there. Resumable: run the same command again to go on. `--export` writes
+the half-precision weights and the training record.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from doodlepaint.engine.export import save_png, write_atomically
+from doodlepaint.engine.images import load_rgb
+from doodlepaint.engine.sanet import LEVELS, SANet, mean_variance_norm, save_weights
+from doodlepaint.engine.vgg import get_encoder
+from doodlepaint.train.data import ImageBank, trainset_split
+
+CHECKPOINT = "checkpoint.pt"
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+@dataclass(frozen=True)
+class SANetTraining:
+    width: float = 1.0
+    crop: int = 256
+    batch: int = 5
+    steps: int = 160_000
+    lr: float = 1e-4
+    content_weight: float = 1.0     # λc
+    style_weight: float = 3.0       # λs
+    identity_pixels: float = 1.0    # λid1
+    identity_features: float = 50.0  # λid2
+    short_side: int | None = 512
+    seed: int = 0
+
+
+def _mean_std(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return features.mean((2, 3)), (features.var((2, 3), unbiased=False) + 1e-5).sqrt()
+
+
+class Trainer:
+    """One training run: resumes from `checkpoints` if it holds a checkpoint of the same width."""
+
+    def __init__(self, config: SANetTraining, photos: ImageBank, paintings: ImageBank, checkpoints: Path | None,
+                 device="cpu", encoder=None):
+        self.config, self.photos, self.paintings, self.checkpoints = config, photos, paintings, checkpoints
+        self.device = torch.device(device)
+        self.encoder = encoder or get_encoder(self.device)
+        self.model = SANet(config.width).to(self.device)
+        self.optimiser = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.scales = {layer: 1.0 for layer in STYLE_LAYERS}
+        self.step, self.seconds, self.log = 0, 0.0, []
+        if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
+            self._resume(checkpoints / CHECKPOINT)
+        else:
+            self._calibrate()
+
+    @torch.no_grad()
+    def _calibrate(self) -> None:
+        """Each layer's mean activation (for the losses), SANet's input spreads and the decoder's, from one batch."""
+        generator = torch.Generator().manual_seed(1)
+        images = torch.cat([self.photos.batch(self.config.batch, self.config.crop, generator),
+                            self.paintings.batch(self.config.batch, self.config.crop, generator)]).to(self.device)
+        features = self.encoder(images, STYLE_LAYERS)
+        self.scales = {layer: float(features[layer].mean().clamp_min(1e-3)) for layer in STYLE_LAYERS}
+        self.model.scale4.fill_(float(features["relu4_1"].std().clamp_min(1e-3)))
+        self.model.scale5.fill_(float(features["relu5_1"].std().clamp_min(1e-3)))
+        self.model.decoder.input_scale.fill_(float(self.model.transform(features, features).std().clamp_min(1e-3)))
+
+    def _features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        features = self.encoder(images, STYLE_LAYERS)
+        return {layer: value / self.scales[layer] for layer, value in features.items()}
+
+    def losses(self, content: torch.Tensor, style: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The paper's loss terms for one batch of photos and paintings (float 0..255)."""
+        with torch.no_grad():
+            content_features, style_features = self._features(content), self._features(style)
+        raw = {k: v * self.scales[k] for k, v in content_features.items()}
+        raw_style = {k: v * self.scales[k] for k, v in style_features.items()}
+        # The decoder sees SANet's features of the raw VGG; the losses the per-layer normalised ones.
+        stylised = self.model(raw, raw_style)
+        content_identity = self.model(raw, raw)
+        style_identity = self.model(raw_style, raw_style)
+        outputs = self._features(torch.cat([stylised, content_identity, style_identity]))
+        count = content.shape[0]
+        out = {layer: value[:count] for layer, value in outputs.items()}
+        cc = {layer: value[count:2 * count] for layer, value in outputs.items()}
+        ss = {layer: value[2 * count:] for layer, value in outputs.items()}
+        content_loss = sum(F.mse_loss(mean_variance_norm(out[layer]), mean_variance_norm(content_features[layer]))
+                           for layer in LEVELS)
+        style_loss = 0.0
+        for layer in STYLE_LAYERS:
+            mean, std = _mean_std(out[layer])
+            target_mean, target_std = _mean_std(style_features[layer])
+            style_loss = style_loss + F.mse_loss(mean, target_mean) + F.mse_loss(std, target_std)
+        identity_pixels = (F.mse_loss(content_identity, content) + F.mse_loss(style_identity, style)) / 255.0 ** 2
+        identity_features = sum(F.mse_loss(cc[layer], content_features[layer]) +
+                                F.mse_loss(ss[layer], style_features[layer]) for layer in STYLE_LAYERS)
+        return {"content": content_loss, "style": style_loss, "identity_pixels": identity_pixels,
+                "identity_features": identity_features}
+
+    def total(self, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        c = self.config
+        return (c.content_weight * parts["content"] + c.style_weight * parts["style"]
+                + c.identity_pixels * parts["identity_pixels"] + c.identity_features * parts["identity_features"])
+
+    def train_step(self) -> dict[str, float]:
+        config = self.config
+        content = self.photos.batch(config.batch, config.crop, self.generator).to(self.device)
+        style = self.paintings.batch(config.batch, config.crop, self.generator).to(self.device)
+        parts = self.losses(content, style)
+        loss = self.total(parts)
+        self.optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimiser.step()
+        self.step += 1
+        return {"loss": float(loss.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
+
+    def run(self, steps: int | None = None, log_every: int = 50, save_every: int = 200, out=sys.stdout,
+            until_seconds: float | None = None):
+        """Train up to `steps` (default: the configuration's) or `until_seconds` of this call, logging means
+        and checkpointing as it goes."""
+        until = min(self.config.steps, self.step + steps) if steps is not None else self.config.steps
+        window: list[dict[str, float]] = []
+        started = call_started = time.perf_counter()
+        while self.step < until:
+            window.append(self.train_step())
+            out_of_time = until_seconds is not None and time.perf_counter() - call_started >= until_seconds
+            if self.step % log_every == 0 or self.step == until or out_of_time:
+                entry = {"step": self.step, **{k: sum(w[k] for w in window) / len(window) for k in window[0]}}
+                entry["seconds"] = round(self.seconds + time.perf_counter() - started, 1)
+                self.log.append(entry)
+                window = []
+                print(json.dumps(entry), file=out, flush=True)
+            if self.checkpoints is not None and (self.step % save_every == 0 or self.step == until or out_of_time):
+                self.seconds += time.perf_counter() - started
+                started = time.perf_counter()
+                self.save_checkpoint()
+            if out_of_time:
+                break
+        self.seconds += time.perf_counter() - started
+        return self.log
+
+    def save_checkpoint(self) -> None:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save({"config": asdict(self.config), "model": self.model.state_dict(), "scales": self.scales,
+                    "optimiser": self.optimiser.state_dict(), "generator": self.generator.get_state(),
+                    "step": self.step, "seconds": self.seconds, "log": self.log}, buffer)
+        write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
+
+    def _resume(self, path: Path) -> None:
+        saved = torch.load(path, map_location=self.device, weights_only=False)
+        if saved["config"]["width"] != self.config.width:
+            raise SystemExit(f"{path} was trained with another width: use another folder")
+        self.model.load_state_dict(saved["model"])
+        self.optimiser.load_state_dict(saved["optimiser"])
+        self.generator.set_state(saved["generator"])
+        self.scales = saved["scales"]
+        self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
+
+    def record(self, command: str, data: str, photos: int, paintings: int) -> dict:
+        tail = self.log[-5:]
+        return {"command": command, "data": data, "photos": photos, "paintings": paintings,
+                "config": asdict(self.config), "steps": self.step, "seconds": round(self.seconds, 1),
+                "device": str(self.device), "torch": torch.__version__, "loss_scales": self.scales,
+                "final_losses": {k: round(sum(e[k] for e in tail) / len(tail), 5)
+                                 for k in tail[0] if k not in ("step", "seconds")} if tail else {},
+                "log": self.log}
+
+
+SAMPLE_PAIRS = 4
+
+
+@torch.no_grad()
+def sample_grid(model: SANet, encoder, photos: list[Path], paintings: list[Path], height: int = 192):
+    """Rows of photo | painting | SANet's painting of the photo (unmasked), for fixed pairs spread over the
+    set: uint8 (rows*height, 3*width, 3). A look at what the training reached."""
+    model.eval()
+    rows = []
+    for index in range(SAMPLE_PAIRS):
+        photo = photos[index * len(photos) // SAMPLE_PAIRS]
+        painting = paintings[(index * len(paintings) // SAMPLE_PAIRS + 3) % len(paintings)]
+        images = []
+        for path in (photo, painting):
+            rgb = torch.from_numpy(load_rgb(path, "sample image")).permute(2, 0, 1)[None].float()
+            images.append(F.interpolate(rgb, size=(height, height * 4 // 3), mode="bilinear", antialias=True,
+                                        align_corners=False).clamp(0, 255))
+        device = next(model.parameters()).device
+        content, style = (encoder(image.to(device), LEVELS) for image in images)
+        images.append(model(content, style).clamp(0, 255).cpu())
+        rows.append(torch.cat(images, dim=3))
+    model.train()
+    return torch.cat(rows, dim=2)[0].permute(1, 2, 0).round().to(torch.uint8).numpy()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m doodlepaint.train.sanet", description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, required=True, help="the shared trainset (photos/ and paintings/)")
+    parser.add_argument("--width", type=float, default=1.0, help="decoder width factor (0.5 on a CPU)")
+    parser.add_argument("--crop", type=int, default=256)
+    parser.add_argument("--batch", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=160_000, help="total steps (a resumed run goes on to this)")
+    parser.add_argument("--minutes", type=float, help="stop this run after so many minutes (checkpointed)")
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--short-side", type=int, default=512, help="images are held at this short side")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    parser.add_argument("--checkpoints", type=Path, help="folder for the resumable checkpoint (outside git)")
+    parser.add_argument("--export", type=Path, help="write the half-precision weights and training record here")
+    parser.add_argument("--no-train", action="store_true", help="only export / sample the checkpoint as it is")
+    parser.add_argument("--samples", type=Path, help="write a PNG of sample results (photo | painting | output)")
+    parser.add_argument("--log-every", type=int, default=50)
+    parser.add_argument("--save-every", type=int, default=200)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    config = SANetTraining(width=args.width, crop=args.crop, batch=args.batch, steps=args.steps, lr=args.lr,
+                           short_side=args.short_side, seed=args.seed)
+    photo_paths, painting_paths = trainset_split(args.data)
+    photos = ImageBank(photo_paths, args.device, config.short_side)
+    paintings = ImageBank(painting_paths, args.device, config.short_side)
+    trainer = Trainer(config, photos, paintings, args.checkpoints, args.device)
+    print(f"training SANet x{config.width} on {len(photos)} photos and {len(paintings)} paintings, "
+          f"from step {trainer.step} to {config.steps}", file=sys.stderr, flush=True)
+    if trainer.step < config.steps and not args.no_train:
+        trainer.run(log_every=args.log_every, save_every=args.save_every,
+                    until_seconds=args.minutes * 60 if args.minutes else None)
+    if args.export:
+        command = "python -m doodlepaint.train.sanet " + " ".join(argv if argv is not None else sys.argv[1:])
+        record = trainer.record(command, str(args.data), len(photos), len(paintings))
+        write_atomically(args.export, save_weights(trainer.model, record))
+        print(f"wrote {args.export}", file=sys.stderr)
+    if args.samples:
+        save_png(args.samples, sample_grid(trainer.model, trainer.encoder, photo_paths, painting_paths),
+                 {"steps": trainer.step})
+        print(f"wrote {args.samples}", file=sys.stderr)
+    return 1 if trainer.log and math.isnan(trainer.log[-1]["loss"]) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

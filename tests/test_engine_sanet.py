@@ -1,0 +1,215 @@
+"""SANet (engine/sanet.py): module shapes, the label masks on the attention, training steps, the shipped
+weights, and `--method sanet` through the render path."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from doodlepaint.engine.errors import DoodleError, LabelMapError
+from doodlepaint.engine.params import TransferParams, TransferRequest
+from doodlepaint.engine.sanet import (SANet, StyleAttention, STRICT_GAMMA, content_share, foreign_weight,
+                                      interpolate_styles, label_bias, mean_variance_norm, run_sanet,
+                                      sanet_from_bytes, save_weights, shipped_record, get_sanet)
+from doodlepaint.engine.transfer import render
+from doodlepaint.engine.vgg import get_encoder
+from doodlepaint.train.data import ImageBank
+from doodlepaint.train.sanet import SANetTraining, Trainer
+
+PALETTE = np.array([[255, 0, 0], [0, 0, 255]], dtype=np.uint8)
+
+
+def _halves(height: int, width: int) -> np.ndarray:
+    ids = np.zeros((height, width), dtype=np.int64)
+    ids[:, width // 2:] = 1
+    return ids
+
+
+def _scene(side=64, **params) -> TransferRequest:
+    rng = np.random.default_rng(0)
+    style = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+    style[:, side // 2:] //= 4        # the right half dark
+    content = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
+    return TransferRequest(style, _halves(side, side), _halves(side, side), PALETTE,
+                           TransferParams(method="sanet", **params), content=content)
+
+
+def test_style_attention_keeps_the_content_shape_and_attends_over_style_positions():
+    module = StyleAttention(16)
+    content, style = torch.randn(2, 16, 5, 7), torch.randn(2, 16, 3, 4)
+    assert module(content, style).shape == (2, 16, 5, 7)
+    weights = module.attention(content, style)
+    assert weights.shape == (2, 35, 12)
+    assert torch.allclose(weights.sum(-1), torch.ones(2, 35))
+
+
+def test_mean_variance_norm_gives_zero_mean_unit_std_per_channel():
+    out = mean_variance_norm(torch.randn(2, 3, 8, 8) * 5 + 3)
+    assert torch.allclose(out.mean((2, 3)), torch.zeros(2, 3), atol=1e-5)
+    assert torch.allclose(out.std((2, 3), unbiased=False), torch.ones(2, 3), atol=1e-3)
+
+
+def test_sanet_decodes_vgg_features_to_an_image_of_the_input_size():
+    encoder = get_encoder()
+    model = SANet(width=0.25)
+    content = encoder(torch.rand(1, 3, 64, 96) * 255, ("relu4_1", "relu5_1"))
+    style = encoder(torch.rand(1, 3, 48, 48) * 255, ("relu4_1", "relu5_1"))
+    assert model.transform(content, style).shape == (1, 512, 8, 12)
+    assert model(content, style).shape == (1, 3, 64, 96)
+
+
+def _attention_with_labels(gamma: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    torch.manual_seed(0)
+    module = StyleAttention(8)
+    content, style = torch.randn(1, 8, 4, 6), torch.randn(1, 8, 4, 4)
+    content_ids = torch.from_numpy(_halves(32, 48))      # left half label 0, right half label 1
+    style_ids = torch.from_numpy(_halves(32, 32))
+    bias = label_bias(content_ids, style_ids, 2, (4, 6), (4, 4), gamma)
+    weights = module.attention(content, style, bias)[0]
+    own = (torch.arange(6) >= 3).repeat(4)[:, None] == (torch.arange(4) >= 2).repeat(4)[None, :]
+    return weights, own, module.attention(content, style)[0]
+
+
+def test_at_strict_gamma_a_position_never_attends_to_another_labels_style():
+    weights, own, _ = _attention_with_labels(STRICT_GAMMA)
+    assert weights[~own].abs().max() == 0.0
+    assert torch.allclose(weights.sum(-1), torch.ones(24))
+
+
+def test_a_low_gamma_only_weakens_other_labels_and_gamma_zero_is_unmasked():
+    soft, own, unmasked = _attention_with_labels(10.0)
+    foreign_share, unmasked_share = soft[~own].sum(), unmasked[~own].sum()
+    assert 0 < foreign_share < unmasked_share
+    assert torch.allclose(_attention_with_labels(0.0)[0], unmasked)
+    assert foreign_weight(0.0) == 1.0 and foreign_weight(10.0) == pytest.approx(0.1)
+
+
+def test_a_label_lost_by_pooling_keeps_the_unmasked_attention_instead_of_nan():
+    content_ids = torch.ones(32, 32, dtype=torch.long)
+    style_ids = torch.zeros(32, 32, dtype=torch.long)
+    style_ids[0, 0] = 1                                   # label 1 is a single pixel of the style map
+    bias = label_bias(content_ids, style_ids, 2, (2, 2), (2, 2), STRICT_GAMMA)
+    assert torch.isfinite(bias).all()
+
+
+def test_alpha_maps_the_photo_weight_slider_to_a_share():
+    assert content_share(0) == 0 and content_share(10) == pytest.approx(0.1) and content_share(500) == 1
+
+
+@pytest.mark.slow
+def test_a_few_training_steps_lower_the_loss():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    photo = torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))
+    painting = torch.zeros(3, 48, 48, dtype=torch.uint8)
+    painting[0] = 200
+    painting[:, ::4] = 40                                 # stripes
+    photos, paintings = ImageBank.__new__(ImageBank), ImageBank.__new__(ImageBank)
+    photos.images, paintings.images = [photo], [painting]
+    config = SANetTraining(width=0.25, crop=32, batch=2, steps=40, lr=1e-3, short_side=None)
+    trainer = Trainer(config, photos, paintings, None)
+    log = trainer.run(log_every=10, out=open("/dev/null", "w"))
+    assert [entry["step"] for entry in log] == [10, 20, 30, 40]
+    assert log[-1]["loss"] < 0.7 * log[0]["loss"]
+
+
+def test_training_resumes_from_its_checkpoint(tmp_path):
+    rng = np.random.default_rng(1)
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    config = SANetTraining(width=0.25, crop=32, batch=1, steps=3, short_side=None)
+    Trainer(config, bank, bank, tmp_path).run(steps=2, out=open("/dev/null", "w"))
+    resumed = Trainer(config, bank, bank, tmp_path)
+    assert resumed.step == 2
+    resumed.run(out=open("/dev/null", "w"))
+    assert resumed.step == 3
+
+
+def test_saved_weights_load_back_and_damaged_ones_are_a_clear_error():
+    model = SANet(width=0.25)
+    loaded = sanet_from_bytes(save_weights(model, {"steps": 0}), "here")
+    assert loaded.width == 0.25
+    assert torch.allclose(loaded.merge[1].weight, model.merge[1].weight.half().float())
+    with pytest.raises(DoodleError, match="damaged"):
+        sanet_from_bytes(b"not a checkpoint", "here")
+
+
+def test_the_shipped_weights_load_offline_and_say_how_they_were_trained():
+    record = shipped_record()
+    assert record["steps"] > 0 and record["photos"] > 0 and "command" in record
+    assert isinstance(get_sanet("cpu"), SANet)
+
+
+def test_run_sanet_yields_one_done_frame_of_the_output_size():
+    items = list(run_sanet(_scene(64, size=48), model=SANet(width=0.25)))
+    assert len(items) == 1 and items[0].done
+    assert items[0].frame.shape == (48, 48, 3) and items[0].frame.dtype == np.uint8
+
+
+def test_run_sanet_without_a_photo_uses_the_label_colours_and_is_seeded():
+    request = _scene(48)
+    request = TransferRequest(request.style, request.style_labels, request.target_labels, request.palette,
+                              request.params)
+    model = SANet(width=0.25)
+    first = list(run_sanet(request, model=model))[0].frame
+    again = list(run_sanet(request, model=model))[0].frame
+    assert np.array_equal(first, again)
+
+
+def test_run_sanet_refuses_a_label_the_painting_lacks():
+    request = _scene(48)
+    style_labels = np.zeros_like(request.style_labels)
+    request = TransferRequest(request.style, style_labels, request.target_labels, request.palette,
+                              request.params, request.content)
+    with pytest.raises(LabelMapError, match="does not appear in the style map"):
+        list(run_sanet(request, model=SANet(width=0.25)))
+
+
+def test_run_sanet_stops_before_work_when_asked():
+    assert list(run_sanet(_scene(48), should_stop=lambda: True, model=SANet(width=0.25))) == []
+
+
+def test_alpha_100_gives_the_content_only_result_whatever_the_painting():
+    model = SANet(width=0.25)
+    a = _scene(48, alpha=100.0)
+    b = TransferRequest(255 - a.style, a.style_labels, a.target_labels, a.palette, a.params, a.content)
+    frame_a = list(run_sanet(a, model=model))[0].frame
+    frame_b = list(run_sanet(b, model=model))[0].frame
+    assert np.array_equal(frame_a, frame_b)
+
+
+def test_style_interpolation_weights_pick_the_paintings():
+    model = SANet(width=0.25)
+    a = _scene(48, alpha=0.0)
+    b = TransferRequest(255 - a.style, a.style_labels, a.target_labels, a.palette, a.params, a.content)
+    only_a = interpolate_styles([a, b], [1.0, 0.0], model=model)
+    assert np.array_equal(only_a, list(run_sanet(a, model=model))[0].frame)
+    assert not np.array_equal(interpolate_styles([a, b], [0.5, 0.5], model=model), only_a)
+    with pytest.raises(DoodleError, match="weights"):
+        interpolate_styles([a, b], [0.0, 0.0], model=model)
+
+
+def test_render_dispatches_method_sanet_with_the_shipped_weights():
+    image, last = render(_scene(64))
+    assert last.done and image.shape == (64, 64, 3)
+
+
+def test_cli_renders_method_sanet_end_to_end(tmp_path):
+    from doodlepaint.cli import main
+    from PIL import Image
+
+    request = _scene(64)
+    paths = {}
+    for name, rgb in (("style.png", request.style), ("style_sem.png", PALETTE[request.style_labels]),
+                      ("doodle.png", PALETTE[request.target_labels]), ("photo.png", request.content)):
+        paths[name] = tmp_path / name
+        Image.fromarray(np.ascontiguousarray(rgb.astype(np.uint8))).save(paths[name])
+    out = tmp_path / "out.png"
+    code = main(["render", "--style", str(paths["style.png"]), "--target-map", str(paths["doodle.png"]),
+                 "--content", str(paths["photo.png"]), "--method", "sanet", "--size", "64", "--out", str(out),
+                 "--quiet", "--device", "cpu"])
+    assert code == 0
+    assert Image.open(out).size == (64, 64)
