@@ -66,9 +66,9 @@ class PatchStyle:
         self._field: _MatchedField | None = None
 
     @torch.no_grad()
-    def match(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Index of the best style patch for every output patch, (L,) int64."""
-        queries = match_keys(features, labels, self.k, self.gamma, projection=self.projection).to(self.match_dtype)
+    def match(self, features: torch.Tensor, labels: torch.Tensor, stride: int = 1) -> torch.Tensor:
+        """Index of the best style patch for every output patch (every `stride`-th position), (L,) int64."""
+        queries = match_keys(features, labels, self.k, self.gamma, stride, self.projection).to(self.match_dtype)
         while True:
             try:
                 return torch.cat([(block @ self.keys_t).argmax(1) for block in queries.split(self.chunk)])
@@ -82,11 +82,19 @@ class PatchStyle:
                 self.retries.append(f"out of GPU memory: retrying the patch match in chunks of {self.chunk}")
 
     @torch.no_grad()
-    def swap(self, features: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Chen & Schmidt's style swap: every patch of `features` replaced by its best style patch, the
-        overlaps averaged. Same shape as `features`."""
-        field = _MatchedField.build(self.targets, self.match(features, labels), tuple(features.shape[-2:]), self.k)
-        return field.folded / field.cover
+    def swap(self, features: torch.Tensor, labels: torch.Tensor, stride: int = 1) -> torch.Tensor:
+        """Chen & Schmidt's style swap: every patch of `features` (every `stride`-th one; below the patch
+        size they still cover every position) replaced by its best style patch, the overlaps averaged.
+        Same shape as `features`."""
+        height, width = features.shape[-2:]
+        # the last row and column of patches must reach the border: pad by what the stride leaves over
+        pad_h, pad_w = (-(height - self.k)) % stride, (-(width - self.k)) % stride
+        if pad_h or pad_w:
+            features = F.pad(features, (0, pad_w, 0, pad_h), mode="replicate")
+            labels = None if labels is None else F.pad(labels, (0, pad_w, 0, pad_h), mode="replicate")
+        index = self.match(features, labels, stride)
+        field = _MatchedField.build(self.targets, index, tuple(features.shape[-2:]), self.k, stride)
+        return (field.folded / field.cover)[..., :height, :width]
 
     def loss(self, features: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """mean over patches i of |P_i f - t_i|^2, computed on the feature map, not on the patch matrix.
@@ -114,9 +122,10 @@ class _MatchedField:
 
     @classmethod
     @torch.no_grad()
-    def build(cls, targets: torch.Tensor, index: torch.Tensor, size: tuple[int, int], k: int) -> "_MatchedField":
+    def build(cls, targets: torch.Tensor, index: torch.Tensor, size: tuple[int, int], k: int,
+              stride: int = 1) -> "_MatchedField":
         matched = targets[index]                                            # (L, C*k*k)
-        folded = F.fold(matched.t()[None], size, k)                         # (1, C, H, W)
+        folded = F.fold(matched.t()[None], size, k, stride=stride)          # (1, C, H, W)
         ones = torch.ones(1, k * k, matched.shape[0], device=matched.device, dtype=matched.dtype)
-        cover = F.fold(ones, size, k)                                       # (1, 1, H, W)
+        cover = F.fold(ones, size, k, stride=stride)                        # (1, 1, H, W)
         return cls(index, size, folded, cover, matched.pow(2).sum(), matched.numel())

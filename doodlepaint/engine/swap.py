@@ -11,6 +11,7 @@ the next stroke on the same painting only encodes, matches and decodes the doodl
 """
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Iterator
 
@@ -26,6 +27,11 @@ SWAP_NOISE = 64.0      # amplitude of the seed's noise: enough that a flat regio
 # Matching in relu3_1's 32 principal directions instead of its 256 channels: 8x fewer multiplications for
 # the match, which dominates the pass; the swapped patches themselves keep every channel.
 KEY_CHANNELS = 32
+# A painting larger than this many relu3_1 positions (a 256x256 painting) offers every second patch
+# (stride 2) or fewer: matching costs grow with the bank, and a quarter of the patches of a big painting
+# still gives every label plenty to choose from. Matching every *output* position instead of every second
+# one keeps the picture free of a stride's grid.
+BANK_PATCHES = 4096
 COLOUR_SCALE_LIMIT = 3.0   # a label's colour spread is widened at most this much
 
 
@@ -70,7 +76,9 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchS
         masks = _label_masks(request.style_labels, len(request.palette), plan.style_width, plan.style_height, device)
         with torch.no_grad():
             features = encoder(style, (SWAP_LAYER,))[SWAP_LAYER]
-        bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, params.style_stride,
+        positions = features.shape[-1] * features.shape[-2]
+        stride = max(params.style_stride, math.ceil(math.sqrt(positions / BANK_PATCHES)))
+        bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, stride,
                           key_channels=KEY_CHANNELS)
         return (bank, *_label_statistics(style, masks))
 
@@ -90,7 +98,7 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
     masks = _label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
     swapped = bank.swap(features, _pool_to(masks, features))
-    image = decoder(swapped)
+    image = decoder(swapped.contiguous(memory_format=torch.channels_last))
     if image.shape[-2:] != seed.shape[-2:]:      # a side that is not a multiple of 4 loses a pixel or two
         image = torch.nn.functional.interpolate(image, size=seed.shape[-2:], mode="bilinear", align_corners=False)
     if request.params.gamma > 0:      # with the labels off, their colours are no guide either
