@@ -67,7 +67,8 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     area.setWidget(widget)
     area.setWidgetResizable(True)
     area.setFrameShape(QScrollArea.Shape.NoFrame)
-    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    # a narrow dock scrolls sideways rather than cutting the spin boxes off out of reach
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
     return area
 
 
@@ -142,6 +143,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1500, 950)
         self.resizeDocks([self.labels_dock, self.settings_dock], [2, 3], Qt.Orientation.Vertical)
+        # as wide as the settings need where the window has room (a narrow window scrolls them instead)
+        self.resizeDocks([self.settings_dock], [self.params_panel.sizeHint().width() + 24], Qt.Orientation.Horizontal)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self.restoreState(self.settings.value("window_state", b""))
         self.set_document(self.doc, None)
