@@ -37,7 +37,6 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
-from doodlepaint.engine.labels import check_shared_labels
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.vgg import CHANNELS, get_encoder
 
@@ -256,16 +255,10 @@ def stand_in_photo(request: TransferRequest, width: int, height: int, seed: int)
 
 
 def validate(request: TransferRequest) -> None:
-    for name in ("style", "content"):
-        image = getattr(request, name)
-        if image is not None and (image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8):
-            raise DoodleError(f"{name} must be an RGB uint8 image of shape (H, W, 3), got {image.shape} {image.dtype}")
-    if request.style_labels.shape != request.style.shape[:2]:
-        raise LabelMapError(f"the style map is {request.style_labels.shape[1]}x{request.style_labels.shape[0]} "
-                            f"but the style image is {request.style.shape[1]}x{request.style.shape[0]}")
-    if request.target_labels.ndim != 2 or min(request.target_labels.shape) < 8:
-        raise LabelMapError("the target map must be a 2-D label image at least 8 pixels on each side")
-    check_shared_labels(request.style_labels, request.target_labels, request.palette)
+    """The checks every method makes (images, maps, shared labels, size limits), and SANet's smallest side."""
+    from doodlepaint.engine.transfer import validate as validate_request
+
+    validate_request(request)
     width, height = _output_size(request)
     if min(width, height) < MIN_SIDE:
         raise DoodleError(f"at {width}x{height} the image is too small for SANet: render at least {MIN_SIDE} "
