@@ -141,7 +141,8 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_status()
         self.setAcceptDrops(True)
-        self.resize(1500, 950)
+        screen = QApplication.primaryScreen().availableGeometry()   # never larger than the screen it opens on
+        self.resize(min(1500, screen.width()), min(950, screen.height()))
         self.resizeDocks([self.labels_dock, self.settings_dock], [2, 3], Qt.Orientation.Vertical)
         # as wide as the settings need where the window has room (a narrow window scrolls them instead)
         self.resizeDocks([self.settings_dock], [self.params_panel.sizeHint().width() + 24], Qt.Orientation.Horizontal)
