@@ -35,6 +35,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import Progress, TransferRequest
@@ -286,8 +287,12 @@ class _Scene:
     def stylised(self, request: TransferRequest) -> torch.Tensor:
         """F_csc for the painting of `request` (its own style, map and γ)."""
         style_w, style_h = _style_size(request, self.width, self.height)
-        style = self.encode(_padded(_rgb_tensor(request.style, style_w, style_h, self.device)))
-        style_ids = _padded_ids(_ids_tensor(request.style_labels, style_w, style_h, self.device))
+        key = ("sanet", fingerprint(request.style, request.style_labels), style_w, style_h, str(self.device),
+               id(self.encoder))
+        # the painting's features are the same for every stroke: encoded once, kept in the engine's cache
+        style, style_ids = style_cache.get(key, lambda: (
+            self.encode(_padded(_rgb_tensor(request.style, style_w, style_h, self.device))),
+            _padded_ids(_ids_tensor(request.style_labels, style_w, style_h, self.device))))
         biases = self.biases(style, style_ids, len(request.palette), request.params.gamma)
         return self.model.transform(self.content, style, biases)
 
