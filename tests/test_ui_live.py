@@ -106,3 +106,15 @@ def test_the_render_request_is_a_snapshot_the_brush_cannot_change(window):
     request = window.doc.request()
     window.doc.target_ids[:] = 1
     assert not np.array_equal(request.target_labels, window.doc.target_ids)
+
+
+def test_a_new_document_drops_the_old_ones_pending_refinement(live_window, qtbot, tiny_document):
+    window = live_window
+    window.live.refine_timer.setInterval(60_000)
+    window.live_box.setChecked(True)
+    qtbot.waitUntil(lambda: window.result_state.kind == "instant", timeout=60_000)
+    assert window.live.refine_timer.isActive()
+    window.set_document(tiny_document, None)
+    assert window.live._instant_frame is None
+    qtbot.waitUntil(lambda: window.result_state.kind == "instant", timeout=60_000)   # Live paints the new one
+    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)

@@ -352,6 +352,7 @@ class MainWindow(QMainWindow):
     # Document <-> widgets ------------------------------------------------------------------------
     def set_document(self, document: Document, path: Path | None) -> None:
         self.render.cancel()
+        self.live.edited()      # a pending refinement belongs to the old document; Live paints the new one
         self.doc, self.project_path = document, path
         self.tools.label = min(self.tools.label, len(document.palette) - 1)
         self.tools.background = min(self.tools.background, len(document.palette) - 1)
