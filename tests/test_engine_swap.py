@@ -265,3 +265,18 @@ def test_label_colours_are_moved_to_the_paintings_statistics():
     flat[:, :, :4] = 100 + 0.01 * torch.rand(1, 3, 4, 8, generator=generator)
     flat_region = match_label_colours(flat, masks, style_mean, style_std)[0, :, :4]
     assert (flat_region.flatten(1).std(1) < 0.01 * 3).all()
+
+
+def test_the_painting_cache_keeps_within_its_memory_budget():
+    cache = StyleCache(capacity=10, budget=3000)
+    for key in "abc":
+        cache.get(key, lambda: {"bank": torch.zeros(250, dtype=torch.float32)})      # 1000 bytes each
+    assert cache.builds == 3
+    cache.get("d", lambda: (torch.zeros(250), torch.zeros(250)))                     # 2000 bytes: a and b go
+    cache.get("c", lambda: pytest.fail("c should still be cached"))
+    rebuilt = []
+    cache.get("a", lambda: rebuilt.append("a") or torch.zeros(1))
+    assert rebuilt == ["a"]
+    huge = StyleCache(budget=10)
+    value = huge.get("x", lambda: torch.zeros(100))
+    assert huge.get("x", lambda: pytest.fail("the newest entry stays even over the budget")) is value

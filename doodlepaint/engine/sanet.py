@@ -288,7 +288,7 @@ class _Scene:
         """F_csc for the painting of `request` (its own style, map and γ)."""
         style_w, style_h = _style_size(request, self.width, self.height)
         key = ("sanet", fingerprint(request.style, request.style_labels), style_w, style_h, str(self.device),
-               id(self.encoder))
+               self.encoder)
         # the painting's features are the same for every stroke: encoded once, kept in the engine's cache
         style, style_ids = style_cache.get(key, lambda: (
             self.encode(_padded(_rgb_tensor(request.style, style_w, style_h, self.device))),

@@ -69,7 +69,7 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchS
     params = request.params
     key = ("swap", fingerprint(request.style, request.style_labels, request.palette), plan.style_width,
            plan.style_height, SWAP_LAYER, params.patch_size, params.gamma, params.style_stride, KEY_CHANNELS,
-           str(device), id(encoder))
+           str(device), encoder)
 
     def build():
         style = _image_tensor(request.style, plan.style_width, plan.style_height, device)

@@ -203,7 +203,7 @@ class _Objective:
         used = np.unique(request.target_labels) if params.gamma > 0 else np.zeros(1, np.int64)
         key = ("optimise", fingerprint(request.style, request.style_labels, request.palette), plan.style_width,
                plan.style_height, params.method, params.patch_size, params.gamma, params.style_stride,
-               tuple(used.tolist()), str(device), id(encoder))
+               tuple(used.tolist()), str(device), encoder)
         self.styles, self.colour = style_cache.get(
             key, lambda: self._style_terms(request, plan, encoder, device, colour_layers, used))
         # cached patch banks keep their retry notices: report only this render's
