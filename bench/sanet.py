@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench import import_tool, sync  # noqa: E402
-from bench.case import ROCK, SEA, SKY, sample_path, write_case  # noqa: E402
+from bench.case import ROCK, SEA, SKY, write_case  # noqa: E402
 from doodlepaint.engine import PRESETS, TransferRequest, device_name, run_transfer  # noqa: E402
 from doodlepaint.engine.images import load_rgb  # noqa: E402
 from doodlepaint.engine.labels import load_maps  # noqa: E402

@@ -11,11 +11,8 @@ command again to go on. `--export` writes the half-precision weights and the tra
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import math
 import sys
-import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -26,8 +23,7 @@ from doodlepaint.engine.export import write_atomically
 from doodlepaint.engine.patch import PatchStyle
 from doodlepaint.engine.vgg import LAYER_ORDER, get_encoder
 from doodlepaint.train.data import ImageBank, image_paths, trainset_split
-
-CHECKPOINT = "checkpoint.pt"
+from doodlepaint.train.loop import ResumableTrainer
 
 
 @dataclass(frozen=True)
@@ -61,25 +57,21 @@ def swapped_features(features: torch.Tensor, generator: torch.Generator) -> torc
     return torch.cat(out)
 
 
-class Trainer:
+class Trainer(ResumableTrainer):
     """One training run: resumes from `checkpoints` if it holds a checkpoint of the same configuration."""
 
     def __init__(self, config: DecoderTraining, images: ImageBank, checkpoints: Path | None, device="cpu"):
-        self.config, self.images, self.checkpoints = config, images, checkpoints
+        self.config, self.images = config, images
         self.device = torch.device(device)
         self.encoder = get_encoder(self.device)
         self.decoder = Decoder(config.layer, config.width).to(self.device)
         self.optimiser = torch.optim.Adam(self.decoder.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
-        self.step, self.seconds, self.log = 0, 0.0, []
         self.command = "python -m doodlepaint.train.decoder " + " ".join(sys.argv[1:])
-        if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
-            self._resume(checkpoints / CHECKPOINT)
-        else:
-            self._calibrate()
+        self.start(checkpoints)
 
     @torch.no_grad()
-    def _calibrate(self) -> None:
+    def calibrate(self) -> None:
         """Scale the decoder's input to unit spread, measured on one batch."""
         sample = self.images.batch(self.config.batch, self.config.crop, torch.Generator().manual_seed(1))
         features = self.encoder(sample.to(self.device), (self.config.layer,))[self.config.layer]
@@ -105,54 +97,17 @@ class Trainer:
         parts["loss"] = float(loss.detach())
         return parts
 
-    def run(self, steps: int | None = None, log_every: int = 50, save_every: int = 200, out=sys.stdout):
-        """Train up to `steps` (default: the configuration's), logging means and checkpointing as it goes."""
-        until = min(self.config.steps, self.step + steps) if steps is not None else self.config.steps
-        window: list[dict[str, float]] = []
-        started = time.perf_counter()
-        while self.step < until:
-            window.append(self.train_step())
-            if self.step % log_every == 0 or self.step == until:
-                entry = {"step": self.step, **{k: sum(w[k] for w in window) / len(window) for k in window[0]}}
-                entry["seconds"] = round(self.seconds + time.perf_counter() - started, 1)
-                self.log.append(entry)
-                window = []
-                print(json.dumps(entry), file=out, flush=True)
-            if self.checkpoints is not None and (self.step % save_every == 0 or self.step == until):
-                self.seconds += time.perf_counter() - started
-                started = time.perf_counter()
-                self.save_checkpoint()
-        self.seconds += time.perf_counter() - started
-        return self.log
+    def checkpoint_state(self) -> dict:
+        return {"decoder": self.decoder.state_dict(), "command": self.command}
 
-    def save_checkpoint(self) -> None:
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save({"config": asdict(self.config), "decoder": self.decoder.state_dict(),
-                    "optimiser": self.optimiser.state_dict(), "generator": self.generator.get_state(),
-                    "step": self.step, "seconds": self.seconds, "log": self.log, "command": self.command}, buffer)
-        write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
-
-    def _resume(self, path: Path) -> None:
-        saved = torch.load(path, map_location=self.device, weights_only=False)
+    def restore_state(self, saved: dict, path: Path) -> None:
         mismatched = {k for k in ("layer", "width") if saved["config"][k] != asdict(self.config)[k]}
         if mismatched:
             raise SystemExit(f"{path} was trained with other {', '.join(sorted(mismatched))}: use another folder")
         config = {**saved["config"], "feature_layers": tuple(saved["config"]["feature_layers"])}
         self.config = replace(DecoderTraining(**config), steps=self.config.steps)   # only the target may change
         self.decoder.load_state_dict(saved["decoder"])
-        self.optimiser.load_state_dict(saved["optimiser"])
-        self.generator.set_state(saved["generator"])
-        self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
         self.command = saved.get("command", self.command)
-
-    def record(self, data: str, image_count: int) -> dict:
-        tail = self.log[-5:]
-        return {"command": self.command, "data": data, "images": image_count, "config": asdict(self.config),
-                "steps": self.step, "seconds": round(self.seconds, 1), "device": str(self.device),
-                "torch": torch.__version__, "final_losses": {k: round(sum(e[k] for e in tail) / len(tail), 5)
-                                                             for k in tail[0] if k not in ("step", "seconds")}
-                if tail else {}, "log": self.log}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.export_only:
         trainer.run(log_every=args.log_every, save_every=args.save_every)
     if args.export:
-        record = trainer.record(str(args.data), len(bank))
+        record = trainer.record(command=trainer.command, data=str(args.data), images=len(bank))
         write_atomically(args.export, save_weights(trainer.decoder, args.export, record))
         print(f"wrote {args.export}", file=sys.stderr)
     if math.isnan(trainer.log[-1]["loss"]) if trainer.log else False:

@@ -17,12 +17,9 @@ the half-precision weights and the training record.
 from __future__ import annotations
 
 import argparse
-import io
-import json
 import math
 import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -33,8 +30,8 @@ from doodlepaint.engine.images import load_rgb
 from doodlepaint.engine.sanet import LEVELS, SANet, mean_variance_norm, save_weights
 from doodlepaint.engine.vgg import get_encoder
 from doodlepaint.train.data import ImageBank, trainset_split
+from doodlepaint.train.loop import ResumableTrainer
 
-CHECKPOINT = "checkpoint.pt"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 
@@ -57,26 +54,22 @@ def _mean_std(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return features.mean((2, 3)), (features.var((2, 3), unbiased=False) + 1e-5).sqrt()
 
 
-class Trainer:
+class Trainer(ResumableTrainer):
     """One training run: resumes from `checkpoints` if it holds a checkpoint of the same width."""
 
     def __init__(self, config: SANetTraining, photos: ImageBank, paintings: ImageBank, checkpoints: Path | None,
                  device="cpu", encoder=None):
-        self.config, self.photos, self.paintings, self.checkpoints = config, photos, paintings, checkpoints
+        self.config, self.photos, self.paintings = config, photos, paintings
         self.device = torch.device(device)
         self.encoder = encoder or get_encoder(self.device)
         self.model = SANet(config.width).to(self.device)
         self.optimiser = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.scales = {layer: 1.0 for layer in STYLE_LAYERS}
-        self.step, self.seconds, self.log = 0, 0.0, []
-        if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
-            self._resume(checkpoints / CHECKPOINT)
-        else:
-            self._calibrate()
+        self.start(checkpoints)
 
     @torch.no_grad()
-    def _calibrate(self) -> None:
+    def calibrate(self) -> None:
         """Each layer's mean activation (for the losses), SANet's input spreads and the decoder's, from one batch."""
         generator = torch.Generator().manual_seed(1)
         images = torch.cat([self.photos.batch(self.config.batch, self.config.crop, generator),
@@ -136,57 +129,14 @@ class Trainer:
         self.step += 1
         return {"loss": float(loss.detach()), **{name: float(value.detach()) for name, value in parts.items()}}
 
-    def run(self, steps: int | None = None, log_every: int = 50, save_every: int = 200, out=sys.stdout,
-            until_seconds: float | None = None):
-        """Train up to `steps` (default: the configuration's) or `until_seconds` of this call, logging means
-        and checkpointing as it goes."""
-        until = min(self.config.steps, self.step + steps) if steps is not None else self.config.steps
-        window: list[dict[str, float]] = []
-        started = call_started = time.perf_counter()
-        while self.step < until:
-            window.append(self.train_step())
-            out_of_time = until_seconds is not None and time.perf_counter() - call_started >= until_seconds
-            if self.step % log_every == 0 or self.step == until or out_of_time:
-                entry = {"step": self.step, **{k: sum(w[k] for w in window) / len(window) for k in window[0]}}
-                entry["seconds"] = round(self.seconds + time.perf_counter() - started, 1)
-                self.log.append(entry)
-                window = []
-                print(json.dumps(entry), file=out, flush=True)
-            if self.checkpoints is not None and (self.step % save_every == 0 or self.step == until or out_of_time):
-                self.seconds += time.perf_counter() - started
-                started = time.perf_counter()
-                self.save_checkpoint()
-            if out_of_time:
-                break
-        self.seconds += time.perf_counter() - started
-        return self.log
+    def checkpoint_state(self) -> dict:
+        return {"model": self.model.state_dict(), "scales": self.scales}
 
-    def save_checkpoint(self) -> None:
-        self.checkpoints.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save({"config": asdict(self.config), "model": self.model.state_dict(), "scales": self.scales,
-                    "optimiser": self.optimiser.state_dict(), "generator": self.generator.get_state(),
-                    "step": self.step, "seconds": self.seconds, "log": self.log}, buffer)
-        write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
-
-    def _resume(self, path: Path) -> None:
-        saved = torch.load(path, map_location=self.device, weights_only=False)
+    def restore_state(self, saved: dict, path: Path) -> None:
         if saved["config"]["width"] != self.config.width:
             raise SystemExit(f"{path} was trained with another width: use another folder")
         self.model.load_state_dict(saved["model"])
-        self.optimiser.load_state_dict(saved["optimiser"])
-        self.generator.set_state(saved["generator"])
         self.scales = saved["scales"]
-        self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
-
-    def record(self, command: str, data: str, photos: int, paintings: int) -> dict:
-        tail = self.log[-5:]
-        return {"command": command, "data": data, "photos": photos, "paintings": paintings,
-                "config": asdict(self.config), "steps": self.step, "seconds": round(self.seconds, 1),
-                "device": str(self.device), "torch": torch.__version__, "loss_scales": self.scales,
-                "final_losses": {k: round(sum(e[k] for e in tail) / len(tail), 5)
-                                 for k in tail[0] if k not in ("step", "seconds")} if tail else {},
-                "log": self.log}
 
 
 SAMPLE_PAIRS = 4
@@ -249,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                     until_seconds=args.minutes * 60 if args.minutes else None)
     if args.export:
         command = "python -m doodlepaint.train.sanet " + " ".join(argv if argv is not None else sys.argv[1:])
-        record = trainer.record(command, str(args.data), len(photos), len(paintings))
+        record = trainer.record(command=command, data=str(args.data), photos=len(photos), paintings=len(paintings),
+                                loss_scales=trainer.scales)
         write_atomically(args.export, save_weights(trainer.model, record))
         print(f"wrote {args.export}", file=sys.stderr)
     if args.samples:
