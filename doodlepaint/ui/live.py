@@ -15,10 +15,10 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from doodlepaint.engine import DoodleError, TransferRequest
 from doodlepaint.engine.params import refinement
+from doodlepaint.engine.transfer import FEED_FORWARD   # one-pass methods: shown as they are, nothing to refine
 
 LIVE_DELAY_MS = 250        # a stroke's instant picture starts this long after the last edit
 REFINE_DELAY_MS = 1000     # the refinement starts when the artist has paused this long
-FEED_FORWARD = ("swap", "sanet")   # methods that are one pass already: shown as they are, nothing to refine
 
 
 def instant_available() -> str | None:
