@@ -128,6 +128,28 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert resumed.step == 3
 
 
+def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
+    from doodlepaint.engine.decoder import Decoder, save_weights as save_decoder
+
+    torch.manual_seed(2)
+    pretrained = Decoder("relu4_1", 0.25)
+    pretrained.input_scale.fill_(37.0)
+    (tmp_path / "r41.pt").write_bytes(save_decoder(pretrained, None, {"steps": 1}))
+    rng = np.random.default_rng(2)
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    config = SANetTraining(width=0.25, crop=32, batch=1, steps=1, short_side=None)
+    model = Trainer(config, bank, bank, None, init_decoder=tmp_path / "r41.pt").model
+    # the decoder reads relu4_1 / scale4 (the transform's relu4_1 path) as the pretrained one read relu4_1
+    features = get_encoder()(torch.rand(1, 3, 32, 32) * 255, ("relu4_1",))["relu4_1"]
+    assert torch.allclose(model.decoder(features / model.scale4), pretrained.half().float()(features), atol=0.5)
+    level4 = torch.randn(1, 512, 4, 4)
+    assert torch.allclose(model.merge(level4), level4, atol=1e-5)       # the merge starts as the identity
+    with pytest.raises(SystemExit, match="width"):
+        Trainer(config.__class__(width=0.5, crop=32, batch=1, steps=1, short_side=None), bank, bank, None,
+                init_decoder=tmp_path / "r41.pt")
+
+
 def test_saved_weights_load_back_and_damaged_ones_are_a_clear_error():
     model = SANet(width=0.25)
     loaded = sanet_from_bytes(save_weights(model, {"steps": 0}), "here")

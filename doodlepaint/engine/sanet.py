@@ -46,7 +46,6 @@ STRICT_GAMMA = 50.0     # from here up, other labels' style positions are masked
 ALPHA_RANGE = 100.0     # the photo-weight slider's range: α / ALPHA_RANGE is the content share
 MULTIPLE = 16           # relu5_1 is 1/16 of the image: inputs are padded to a multiple of it
 MIN_SIDE = 32
-MAX_STYLE_AREA = 2.0    # the painting is used at the output's scale, at most this many times its pixels
 COLOUR_NOISE = 48.0     # amplitude of the noise over the label colours when there is no photo
 WEIGHTS_FILE = "sanet.pt"
 EPS = 1e-5
@@ -202,19 +201,11 @@ def content_share(alpha: float) -> float:
     return min(1.0, max(0.0, alpha / ALPHA_RANGE))
 
 
-def _output_size(request: TransferRequest) -> tuple[int, int]:
-    height, width = request.target_labels.shape
-    if request.params.size is None:
-        return width, height
-    return request.params.size, max(MIN_SIDE, round(height * request.params.size / width))
+def _plan(request: TransferRequest):
+    """The output's and the painting's sizes, as every method plans them (the last, full-size phase)."""
+    from doodlepaint.engine.transfer import plan_phases
 
-
-def _style_size(request: TransferRequest, width: int, height: int) -> tuple[int, int]:
-    """The painting at the doodle's scale, with at most MAX_STYLE_AREA times the output's pixels."""
-    style_h, style_w = request.style.shape[:2]
-    scale = width / request.target_labels.shape[1]
-    scale = min(scale, math.sqrt(MAX_STYLE_AREA * width * height / (style_w * style_h)))
-    return max(MIN_SIDE, round(style_w * scale)), max(MIN_SIDE, round(style_h * scale))
+    return plan_phases(request)[-1]
 
 
 def _rgb_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Tensor:
@@ -260,10 +251,10 @@ def validate(request: TransferRequest) -> None:
     from doodlepaint.engine.transfer import validate as validate_request
 
     validate_request(request)
-    width, height = _output_size(request)
-    if min(width, height) < MIN_SIDE:
-        raise DoodleError(f"at {width}x{height} the image is too small for SANet: render at least {MIN_SIDE} "
-                          "pixels on each side")
+    plan = _plan(request)
+    if min(plan.width, plan.height, plan.style_width, plan.style_height) < MIN_SIDE:
+        raise DoodleError(f"at {plan.width}x{plan.height} (the painting at {plan.style_width}x{plan.style_height}) "
+                          f"the images are too small for SANet: render at least {MIN_SIDE} pixels on each side")
 
 
 class _Scene:
@@ -271,7 +262,8 @@ class _Scene:
 
     def __init__(self, request: TransferRequest, model: SANet, encoder, device):
         self.request, self.model, self.encoder, self.device = request, model, encoder, device
-        self.width, self.height = _output_size(request)
+        plan = _plan(request)
+        self.width, self.height = plan.width, plan.height
         photo = request.content if request.content is not None else \
             stand_in_photo(request, self.width, self.height, request.params.seed)
         self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device)))
@@ -285,8 +277,9 @@ class _Scene:
                                   style_features[level].shape[-2:], gamma) for level in LEVELS}
 
     def stylised(self, request: TransferRequest) -> torch.Tensor:
-        """F_csc for the painting of `request` (its own style, map and γ)."""
-        style_w, style_h = _style_size(request, self.width, self.height)
+        """F_csc for the painting of `request` (its own style, map and γ; the scene's doodle and size)."""
+        plan = _plan(request)
+        style_w, style_h = plan.style_width, plan.style_height
         key = ("sanet", fingerprint(request.style, request.style_labels), style_w, style_h, str(self.device),
                self.encoder)
         # the painting's features are the same for every stroke: encoded once, kept in the engine's cache
@@ -343,16 +336,19 @@ def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[fl
     if any(w < 0 for w in weights) or sum(weights) <= 0:
         raise DoodleError("style interpolation weights must be zero or positive, and not all zero")
     first = requests[0]
-    for request in requests:
+    # each painting over the first request's doodle, size and photo
+    paintings = [request.__class__(request.style, request.style_labels, first.target_labels, request.palette,
+                                   first.params.replace(gamma=request.params.gamma), first.content)
+                 for request in requests]
+    for request in paintings:
         if request.palette.shape != first.palette.shape or not np.array_equal(request.palette, first.palette):
             raise LabelMapError("the paintings to interpolate must share one label palette")
-        validate(request.__class__(request.style, request.style_labels, first.target_labels, request.palette,
-                                   first.params, first.content))
+        validate(request)
     device = torch.device(device)
     encoder = encoder or get_encoder(device)
     model = model or get_sanet(device)
     with torch.no_grad():
         scene = _Scene(first, model, encoder, device)
         total = sum(weights)
-        stylised = sum((w / total) * scene.stylised(r) for r, w in zip(requests, weights) if w > 0)
+        stylised = sum((w / total) * scene.stylised(r) for r, w in zip(paintings, weights) if w > 0)
         return scene.decode(_mixed(scene, stylised, first.params.alpha))

@@ -118,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--steps", type=int, default=4000, help="total steps (a resumed run goes on to this)")
+    parser.add_argument("--minutes", type=float, help="stop this run after so many minutes (checkpointed)")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--swap-share", type=float, default=0.5)
     parser.add_argument("--short-side", type=int, default=256, help="images are held at this short side")
@@ -143,7 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"training {config.layer} x{config.width} on {len(bank)} images, from step {trainer.step} to {config.steps}",
           file=sys.stderr, flush=True)
     if not args.export_only:
-        trainer.run(log_every=args.log_every, save_every=args.save_every)
+        trainer.run(log_every=args.log_every, save_every=args.save_every,
+                    until_seconds=args.minutes * 60 if args.minutes else None)
     if args.export:
         record = trainer.record(command=trainer.command, data=str(args.data), images=len(bank))
         write_atomically(args.export, save_weights(trainer.decoder, args.export, record))

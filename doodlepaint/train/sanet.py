@@ -5,8 +5,21 @@
 The paper's losses: content on mean-variance-normalised relu4_1 and relu5_1 features of the output against
 the photo's, style on per-channel means and standard deviations at relu1_1 … relu5_1, and identity: the
 photo through SANet with itself as style (I_cc), the painting with itself (I_ss), compared with the inputs in
-pixels (λid1) and in VGG features at every relu*_1 (λid2). λc 1, λs 3, λid1 1, λid2 50, Adam 1e-4, batch 5,
-random 256 crops of images 512 on the short side (a GPU); a CPU trains smaller crops and a half-width decoder.
+pixels (λid1) and in VGG features at every relu*_1 (λid2). λc 1, λs 3, Adam 1e-4, batch 5, random 256 crops
+of images 512 on the short side (a GPU); a CPU trains smaller crops and a half-width decoder.
+
+The identity weights: the paper's text gives λid1 1, λid2 50, but the widely used reimplementation whose
+results match the paper's (GlebSBrykin/SANET, Train.ipynb) weighs pixels 50 and features 1, and the authors'
+own remark (dypark86/SANET issue 1) points to that code. Measured here: with 1 and 50 the feature identity
+was 97 % of the loss for 380 steps and the network learned to copy the photo (its style loss barely moved,
+20.6 → 13.0). The defaults are therefore 50 (pixels) and 1 (features); `--identity-pixels` and
+`--identity-features` set the paper's text instead.
+
+On a CPU the decoder can start from a relu4_1 reconstruction decoder of the same width trained by
+`python -m doodlepaint.train.decoder --layer relu4_1` (`--init-decoder`): reconstruction steps cost a
+quarter of SANet's (one decode instead of three), and a decoder that already paints sharp pictures is
+what SANet's few CPU steps cannot learn. The merge convolution then starts as the identity on the
+relu4_1 path, so that the first pictures are the pretrained decoder's.
 
 The paper's VGG was "normalised" (each filter's mean activation 1); ours is the original Caffe VGG19, whose
 layers' activations differ by orders of magnitude. So the losses see each layer divided by its mean
@@ -27,6 +40,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.export import save_png, write_atomically
 from doodlepaint.engine.images import load_rgb
+from doodlepaint.engine.decoder import Decoder, decoder_from_bytes
 from doodlepaint.engine.sanet import LEVELS, SANet, mean_variance_norm, save_weights
 from doodlepaint.engine.vgg import get_encoder
 from doodlepaint.train.data import ImageBank, trainset_split
@@ -44,8 +58,8 @@ class SANetTraining:
     lr: float = 1e-4
     content_weight: float = 1.0     # λc
     style_weight: float = 3.0       # λs
-    identity_pixels: float = 1.0    # λid1
-    identity_features: float = 50.0  # λid2
+    identity_pixels: float = 50.0   # λid1 (see the module's docstring)
+    identity_features: float = 1.0  # λid2
     short_side: int | None = 512
     seed: int = 0
 
@@ -58,8 +72,9 @@ class Trainer(ResumableTrainer):
     """One training run: resumes from `checkpoints` if it holds a checkpoint of the same width."""
 
     def __init__(self, config: SANetTraining, photos: ImageBank, paintings: ImageBank, checkpoints: Path | None,
-                 device="cpu", encoder=None):
+                 device="cpu", encoder=None, init_decoder: Path | None = None):
         self.config, self.photos, self.paintings = config, photos, paintings
+        self.init_decoder = init_decoder
         self.device = torch.device(device)
         self.encoder = encoder or get_encoder(self.device)
         self.model = SANet(config.width).to(self.device)
@@ -78,7 +93,27 @@ class Trainer(ResumableTrainer):
         self.scales = {layer: float(features[layer].mean().clamp_min(1e-3)) for layer in STYLE_LAYERS}
         self.model.scale4.fill_(float(features["relu4_1"].std().clamp_min(1e-3)))
         self.model.scale5.fill_(float(features["relu5_1"].std().clamp_min(1e-3)))
-        self.model.decoder.input_scale.fill_(float(self.model.transform(features, features).std().clamp_min(1e-3)))
+        if self.init_decoder is not None:
+            self.start_from_decoder(self.init_decoder)
+        else:
+            self.model.decoder.input_scale.fill_(
+                float(self.model.transform(features, features).std().clamp_min(1e-3)))
+
+    @torch.no_grad()
+    def start_from_decoder(self, path: Path) -> None:
+        """Copy a trained relu4_1 decoder of the same width, and make the merge convolution pass the relu4_1
+        path through unchanged: F_csc then starts as relu4_1 / scale4 (plus the relu5_1 path, which the
+        training learns to use), which the decoder reads once its input scale is divided by scale4."""
+        decoder = load_decoder(path)
+        if decoder.layer != "relu4_1" or decoder.width != self.config.width:
+            raise SystemExit(f"{path} is a {decoder.layer} decoder of width {decoder.width}: SANet needs "
+                             f"relu4_1 at width {self.config.width}")
+        self.model.decoder.load_state_dict(decoder.state_dict())
+        self.model.decoder.input_scale.div_(self.model.scale4)
+        merge = self.model.merge[1]
+        merge.weight.zero_()
+        merge.bias.zero_()
+        merge.weight[:, :, 1, 1] = torch.eye(merge.weight.shape[0])
 
     def _features(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         features = self.encoder(images, STYLE_LAYERS)
@@ -139,6 +174,18 @@ class Trainer(ResumableTrainer):
         self.scales = saved["scales"]
 
 
+def load_decoder(path: Path) -> Decoder:
+    """A relu4_1 decoder from the decoder trainer's checkpoint folder or file, or from exported weights."""
+    path = path / "checkpoint.pt" if path.is_dir() else path
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if "decoder" in saved:       # a training checkpoint
+        config = saved["config"]
+        decoder = Decoder(config["layer"], float(config["width"]))
+        decoder.load_state_dict(saved["decoder"])
+        return decoder
+    return decoder_from_bytes(path.read_bytes(), str(path))
+
+
 SAMPLE_PAIRS = 4
 
 
@@ -174,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--minutes", type=float, help="stop this run after so many minutes (checkpointed)")
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--short-side", type=int, default=512, help="images are held at this short side")
+    parser.add_argument("--identity-pixels", type=float, default=SANetTraining.identity_pixels, help="λid1")
+    parser.add_argument("--identity-features", type=float, default=SANetTraining.identity_features, help="λid2")
+    parser.add_argument("--init-decoder", type=Path,
+                        help="start a fresh run's decoder from this relu4_1 decoder (checkpoint folder or weights)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -187,11 +238,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     config = SANetTraining(width=args.width, crop=args.crop, batch=args.batch, steps=args.steps, lr=args.lr,
-                           short_side=args.short_side, seed=args.seed)
+                           short_side=args.short_side, seed=args.seed, identity_pixels=args.identity_pixels,
+                           identity_features=args.identity_features)
     photo_paths, painting_paths = trainset_split(args.data)
     photos = ImageBank(photo_paths, args.device, config.short_side)
     paintings = ImageBank(painting_paths, args.device, config.short_side)
-    trainer = Trainer(config, photos, paintings, args.checkpoints, args.device)
+    trainer = Trainer(config, photos, paintings, args.checkpoints, args.device, init_decoder=args.init_decoder)
     print(f"training SANet x{config.width} on {len(photos)} photos and {len(paintings)} paintings, "
           f"from step {trainer.step} to {config.steps}", file=sys.stderr, flush=True)
     if trainer.step < config.steps and not args.no_train:
