@@ -12,7 +12,8 @@ import torch
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sanet import (SANet, StyleAttention, STRICT_GAMMA, content_share, foreign_weight,
-                                      interpolate_styles, label_bias, mean_variance_norm, run_sanet,
+                                      interpolate_styles, label_bias, label_colour_strength, mean_variance_norm,
+                                      run_sanet,
                                       sanet_from_bytes, save_weights, shipped_record, get_sanet)
 from doodlepaint.engine.transfer import render
 from doodlepaint.engine.vgg import get_encoder
@@ -201,6 +202,26 @@ def test_alpha_100_gives_the_content_only_result_whatever_the_painting():
     frame_a = list(run_sanet(a, model=model))[0].frame
     frame_b = list(run_sanet(b, model=model))[0].frame
     assert np.array_equal(frame_a, frame_b)
+
+
+def test_label_colours_follow_the_mask_and_the_photo_weight():
+    assert label_colour_strength(0.0, 0.0) == 0.0              # the paper's unmasked SANet is left as it is
+    assert label_colour_strength(STRICT_GAMMA, 0.0) == 1.0
+    assert label_colour_strength(STRICT_GAMMA, 100.0) == 0.0   # the photo as the network paints it
+    assert label_colour_strength(10.0, 0.0) == pytest.approx(0.9)
+
+
+def test_at_strict_gamma_each_region_takes_its_labels_colours_from_the_painting():
+    model = SANet(width=0.25)
+    request = _scene(64, alpha=0.0, gamma=STRICT_GAMMA)
+    frame = list(run_sanet(request, model=model))[0].frame.astype(float)
+    for label in (0, 1):
+        region = request.target_labels == label
+        painting = request.style[request.style_labels == label].astype(float)
+        assert np.allclose(frame[region].mean(0), painting.mean(0), atol=6)
+    unmasked = _scene(64, alpha=0.0, gamma=0.0)
+    raw = list(run_sanet(unmasked, model=model))[0].frame.astype(float)
+    assert np.abs(raw[request.target_labels == 1].mean(0) - request.style[request.style_labels == 1].mean(0)).max() > 6
 
 
 def test_style_interpolation_weights_pick_the_paintings():

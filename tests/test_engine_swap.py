@@ -248,7 +248,7 @@ def test_a_second_render_of_the_same_painting_encodes_nothing_of_it_again(scene,
 
 
 def test_label_colours_are_moved_to_the_paintings_statistics():
-    from doodlepaint.engine.swap import _label_statistics, match_label_colours
+    from doodlepaint.engine.swap import label_colour_statistics, match_label_colours
 
     generator = torch.Generator().manual_seed(0)
     masks = torch.zeros(1, 2, 8, 8)
@@ -258,7 +258,7 @@ def test_label_colours_are_moved_to_the_paintings_statistics():
     style_mean = torch.tensor([[200.0, 60.0, 40.0], [30.0, 90.0, 200.0]])
     style_std = torch.tensor([[12.0, 8.0, 10.0], [9.0, 11.0, 7.0]])
     matched = match_label_colours(washed_out, masks, style_mean, style_std)
-    mean, std = _label_statistics(matched, masks)
+    mean, std = label_colour_statistics(matched, masks)
     assert torch.allclose(mean, style_mean, atol=1e-3) and torch.allclose(std, style_std, rtol=1e-3)
     # a flat region is not blown up into noise: its spread grows by at most the limit
     flat = washed_out.clone()

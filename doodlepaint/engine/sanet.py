@@ -16,6 +16,12 @@ log q per foreign position, with q = 10^(-γ/10): γ 0 is the paper's unmasked S
 label's style position a tenth of an own-label one, and from γ = STRICT_GAMMA (the default, 50) up, other
 labels' logits are -inf: a position never attends to another label's style.
 
+A decoder regresses to the mean: what it paints is washed out, and a region's colours drift towards the
+photo's. So, as the instant preview does, each label's pixels are then moved towards the painting's colour
+mean and spread for that label (`match_label_colours`), by a strength that follows the mask and the
+photo weight: none at γ 0 (the paper's SANet, no labels in play) or at α 100, all of it at strict γ and α 0
+(`label_colour_strength`). bench/sanet.py reports the fidelity with and without this step.
+
 α, the doodlepaint "photo weight" slider (0..100), is the paper's content-style trade-off: the decoder sees
 F = (1 - α/100)·F_csc + (α/100)·F_ccc, F_ccc being the photo attended with itself. α 0 is full style,
 α 100 the photo as the network reproduces it; the default 10 keeps a tenth of the photo's own features.
@@ -39,6 +45,7 @@ from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.swap import label_colour_statistics, match_label_colours
 from doodlepaint.engine.vgg import CHANNELS, get_encoder
 
 LEVELS = ("relu4_1", "relu5_1")
@@ -201,6 +208,12 @@ def content_share(alpha: float) -> float:
     return min(1.0, max(0.0, alpha / ALPHA_RANGE))
 
 
+def label_colour_strength(gamma: float, alpha: float) -> float:
+    """How far the picture moves to the painting's per-label colours, 0..1: as strong as the label mask
+    (none unmasked) and as the style's share (none at α 100, the photo as the network paints it)."""
+    return (1.0 - foreign_weight(gamma)) * (1.0 - content_share(alpha))
+
+
 def _plan(request: TransferRequest):
     """The output's and the painting's sizes, as every method plans them (the last, full-size phase)."""
     from doodlepaint.engine.transfer import plan_phases
@@ -268,6 +281,7 @@ class _Scene:
             stand_in_photo(request, self.width, self.height, request.params.seed)
         self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device)))
         self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device))
+        self.colours: list[tuple[float, torch.Tensor, torch.Tensor]] = []   # (weight, mean, std) per painting
 
     def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.encoder(image, LEVELS)
@@ -280,22 +294,41 @@ class _Scene:
         """F_csc for the painting of `request` (its own style, map and γ; the scene's doodle and size)."""
         plan = _plan(request)
         style_w, style_h = plan.style_width, plan.style_height
-        key = ("sanet", fingerprint(request.style, request.style_labels), style_w, style_h, str(self.device),
-               self.encoder)
+        key = ("sanet", fingerprint(request.style, request.style_labels, request.palette), style_w, style_h,
+               str(self.device), self.encoder)
         # the painting's features are the same for every stroke: encoded once, kept in the engine's cache
-        style, style_ids = style_cache.get(key, lambda: (
-            self.encode(_padded(_rgb_tensor(request.style, style_w, style_h, self.device))),
-            _padded_ids(_ids_tensor(request.style_labels, style_w, style_h, self.device))))
+        style, style_ids, colours = style_cache.get(key, lambda: self._encode_painting(request, style_w, style_h))
+        self.colours = [(1.0, *colours)]
         biases = self.biases(style, style_ids, len(request.palette), request.params.gamma)
         return self.model.transform(self.content, style, biases)
+
+    def _encode_painting(self, request: TransferRequest, width: int, height: int):
+        """The painting's features, its position labels, and its colour mean and spread per label."""
+        from doodlepaint.engine.transfer import _label_masks
+
+        image = _rgb_tensor(request.style, width, height, self.device)
+        masks = _label_masks(request.style_labels, len(request.palette), width, height, self.device)
+        return (self.encode(_padded(image)), _padded_ids(_ids_tensor(request.style_labels, width, height, self.device)),
+                label_colour_statistics(image, masks))
 
     def content_only(self) -> torch.Tensor:
         """F_ccc: the photo attending to itself, under the same label masks."""
         biases = self.biases(self.content, self.content_ids, len(self.request.palette), self.request.params.gamma)
         return self.model.transform(self.content, self.content, biases)
 
-    def decode(self, features: torch.Tensor) -> np.ndarray:
+    def decode(self, features: torch.Tensor, colour_strength: float = 0.0) -> np.ndarray:
+        """The decoder's picture, moved by `colour_strength` towards the paintings' per-label colours (the
+        colours of `stylised`'s paintings, weighted alike)."""
+        from doodlepaint.engine.transfer import _label_masks
+
         image = self.model.decoder(features)[:, :, :self.height, :self.width]
+        if colour_strength > 0 and self.colours:
+            total = sum(weight for weight, _, _ in self.colours)
+            mean = sum(weight * m for weight, m, _ in self.colours) / total
+            std = sum(weight * s for weight, _, s in self.colours) / total
+            masks = _label_masks(self.request.target_labels, len(self.request.palette), self.width, self.height,
+                                 self.device)
+            image = torch.lerp(image, match_label_colours(image, masks, mean, std), colour_strength)
         return image[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 
@@ -318,7 +351,9 @@ def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None =
         return
     with torch.no_grad():
         scene = _Scene(request, model, encoder, device)
-        frame = scene.decode(_mixed(scene, scene.stylised(request), request.params.alpha))
+        params = request.params
+        frame = scene.decode(_mixed(scene, scene.stylised(request), params.alpha),
+                             label_colour_strength(params.gamma, params.alpha))
     elapsed = time.perf_counter() - started
     yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
                    eta=0.0, frame=frame, done=True, fraction=1.0, evaluations=1, stage="instant",
@@ -350,5 +385,11 @@ def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[fl
     with torch.no_grad():
         scene = _Scene(first, model, encoder, device)
         total = sum(weights)
-        stylised = sum((w / total) * scene.stylised(r) for r, w in zip(paintings, weights) if w > 0)
-        return scene.decode(_mixed(scene, stylised, first.params.alpha))
+        stylised, colours = 0.0, []
+        for request, weight in zip(paintings, weights):
+            if weight > 0:
+                stylised = stylised + (weight / total) * scene.stylised(request)
+                colours += [(weight * w, mean, std) for w, mean, std in scene.colours]
+        scene.colours = colours
+        params = first.params
+        return scene.decode(_mixed(scene, stylised, params.alpha), label_colour_strength(params.gamma, params.alpha))

@@ -35,7 +35,7 @@ BANK_PATCHES = 4096
 COLOUR_SCALE_LIMIT = 3.0   # a label's colour spread is widened at most this much
 
 
-def _label_statistics(image: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def label_colour_statistics(image: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per label, the mean and standard deviation of each colour channel, (K, 3) each, over soft masks."""
     weight = masks[0].flatten(1)                                 # (K, N)
     pixels = image[0].flatten(1).t()                             # (N, 3)
@@ -54,7 +54,7 @@ def match_label_colours(image: torch.Tensor, masks: torch.Tensor, style_mean: to
     first two moments per label and channel (as the patch method's colour term does by optimisation)
     restores them in one cheap step; the scale is bounded so that a nearly flat region is not turned into
     amplified noise."""
-    mean, std = _label_statistics(image, masks)
+    mean, std = label_colour_statistics(image, masks)
     scale = (style_std / std).clamp(0.5, COLOUR_SCALE_LIMIT)
     shift = style_mean - mean * scale
     weight = masks[0] / masks[0].sum(0, keepdim=True).clamp_min(1e-6)       # (K, H, W), sums to 1
@@ -80,7 +80,7 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchS
         stride = max(params.style_stride, math.ceil(math.sqrt(positions / BANK_PATCHES)))
         bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, stride,
                           key_channels=KEY_CHANNELS)
-        return (bank, *_label_statistics(style, masks))
+        return (bank, *label_colour_statistics(style, masks))
 
     return style_cache.get(key, build)
 
