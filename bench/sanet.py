@@ -7,8 +7,9 @@ The case: Kodak's lighthouse photo (kodim21, in ../shared/trainset/photos: one o
 photos) with a label map drawn here by hand (sky, sea, rock: the land and its buildings), painted in
 Monet's *Cliffs at Étretat* (../shared/samples) with the bench's hand-drawn map of that painting.
 Per size: seconds of a warm SANet render (the median of --repeats, after one warm-up), and the fidelity
-(../shared/tools/fidelity.py) of the masked (γ 50), unmasked (γ 0) and, at --patch-size, the patch
-method's render from the same photo (Draft preset), all judged on the photo's label map.
+(../shared/tools/fidelity.py) of the masked (γ 50), the masked without the per-label colour step (what the
+network alone paints), the unmasked (γ 0) and, at --patch-size, the patch method's render from the same
+photo (Draft preset), all judged on the photo's label map.
 """
 from __future__ import annotations
 
@@ -74,13 +75,13 @@ def final_frame(request, device) -> np.ndarray:
     return last.frame
 
 
-def time_sanet(request, device, repeats: int) -> tuple[np.ndarray, list[float]]:
-    frame = next(run_sanet(request, device=device)).frame          # warm-up: weights, kernels
+def time_sanet(request, device, repeats: int, label_colours: bool = True) -> tuple[np.ndarray, list[float]]:
+    frame = next(run_sanet(request, device=device, label_colours=label_colours)).frame    # warm-up
     times = []
     for _ in range(repeats):
         sync(device)
         started = time.perf_counter()
-        frame = next(run_sanet(request, device=device)).frame
+        frame = next(run_sanet(request, device=device, label_colours=label_colours)).frame
         sync(device)
         times.append(time.perf_counter() - started)
     return frame, times
@@ -94,7 +95,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--patch-size", type=int, default=256, help="also render the patch method here (0: no)")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--picture", type=Path, help="photo | map | unmasked | masked | patch, at --patch-size")
+    parser.add_argument("--picture", type=Path, help="photo | map | unmasked | masked network only | masked | patch, at --patch-size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -111,9 +112,10 @@ def main() -> int:
             return round(fidelity.score(style, style_map, photo_map, image)["balanced_accuracy"], 3)
 
         for size in args.sizes:
-            for name, gamma in (("sanet masked", 50.0), ("sanet unmasked", 0.0)):
+            for name, gamma, colours in (("sanet masked", 50.0, True), ("sanet masked, network only", 50.0, False),
+                                         ("sanet unmasked", 0.0, True)):
                 request = request_for(case, size, method="sanet", gamma=gamma, alpha=0.0)
-                frame, times = time_sanet(request, device, args.repeats)
+                frame, times = time_sanet(request, device, args.repeats, colours)
                 rows.append({"impl": name, "size": f"{frame.shape[1]}x{frame.shape[0]}", "gamma": gamma,
                              "seconds": round(statistics.median(times), 3), "all_seconds": [round(t, 3) for t in times],
                              "fidelity": score(frame)})
@@ -134,12 +136,13 @@ def main() -> int:
               "weights_steps": record["steps"], "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.picture and len(pictures) == 3:
+    if args.picture and "patch" in pictures:
         height = pictures["patch"].shape[0]
         width = pictures["patch"].shape[1]
         photo = np.asarray(Image.open(PHOTO).convert("RGB").resize((width, height), Image.BICUBIC))
         labels = np.asarray(Image.fromarray(photo_map).resize((width, height), Image.NEAREST))
-        tiles = [photo, labels, pictures["sanet unmasked"], pictures["sanet masked"], pictures["patch"]]
+        tiles = [photo, labels, pictures["sanet unmasked"], pictures["sanet masked, network only"],
+                 pictures["sanet masked"], pictures["patch"]]
         Image.fromarray(np.concatenate(tiles, axis=1)).save(args.picture)
     return 0
 

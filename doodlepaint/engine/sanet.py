@@ -339,8 +339,9 @@ def _mixed(scene: _Scene, stylised: torch.Tensor, alpha: float) -> torch.Tensor:
 
 def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None = None,
               device: torch.device | str = "cpu", preview_interval: float = 0.5, encoder=None,
-              model: SANet | None = None) -> Iterator[Progress]:
-    """Render `request` with SANet in one feed-forward pass; yields one Progress, done, with the frame."""
+              model: SANet | None = None, label_colours: bool = True) -> Iterator[Progress]:
+    """Render `request` with SANet in one feed-forward pass; yields one Progress, done, with the frame.
+    `label_colours` False leaves the decoder's own colours (what the network alone paints)."""
     should_stop = should_stop or (lambda: False)
     validate(request)
     device = torch.device(device)
@@ -353,7 +354,7 @@ def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None =
         scene = _Scene(request, model, encoder, device)
         params = request.params
         frame = scene.decode(_mixed(scene, scene.stylised(request), params.alpha),
-                             label_colour_strength(params.gamma, params.alpha))
+                             label_colour_strength(params.gamma, params.alpha) if label_colours else 0.0)
     elapsed = time.perf_counter() - started
     yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
                    eta=0.0, frame=frame, done=True, fraction=1.0, evaluations=1, stage="instant",
