@@ -95,7 +95,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--patch-size", type=int, default=256, help="also render the patch method here (0: no)")
     parser.add_argument("--json", type=Path)
-    parser.add_argument("--picture", type=Path, help="photo | map | unmasked | masked network only | masked | patch, at --patch-size")
+    parser.add_argument("--picture", type=Path,
+                        help="photo | map | unmasked | masked network only | masked | patch, at --patch-size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -105,7 +106,8 @@ def main() -> int:
     rows, pictures = [], {}
     with tempfile.TemporaryDirectory() as temp:
         case = write_photo_case(Path(temp))
-        style, style_map = np.asarray(Image.open(case["style"]).convert("RGB")), np.asarray(Image.open(case["style_map"]).convert("RGB"))
+        style = np.asarray(Image.open(case["style"]).convert("RGB"))
+        style_map = np.asarray(Image.open(case["style_map"]).convert("RGB"))
         photo_map = np.asarray(Image.open(case["photo_map"]).convert("RGB"))
 
         def score(image):   # fidelity.py judges at the output's scale, resizing the map and the painting
