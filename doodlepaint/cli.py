@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--refine", action="store_true",
                         help="start from the instant picture and refine it with two phases and half the steps "
                              "(what the app's Live mode does when you pause)")
+    render.add_argument("--mix-style", type=Path,
+                        help="SANet's style interpolation: a second painting to blend with --style (--method sanet)")
+    render.add_argument("--mix-style-map", type=Path,
+                        help="its label map, in the first style map's colours (default: MIX_STYLE_sem.png beside it)")
+    render.add_argument("--mix", type=float, default=0.5,
+                        help="the second painting's share, 0..1 (default 0.5)")
     render.add_argument("--out", type=Path, help="the output PNG")
     render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
@@ -136,7 +142,8 @@ def _load_inputs(args, params):
             style_path, target_path = args.style, args.target_map
             style_map_path = args.style_map or sibling_style_map(args.style)
             _check_not_inputs({"--out": args.out, "--report": args.report},
-                              [style_path, style_map_path, target_path, args.content, args.init])
+                              [style_path, style_map_path, target_path, args.content, args.init, args.mix_style,
+                               args.mix_style_map])
         style = load_rgb(style_path, "style image")
         if style_map_path is None:
             raise DoodleError(f"no --style-map given and no {style_path.stem}_sem.png beside {style_path}")
@@ -152,7 +159,45 @@ def _load_inputs(args, params):
                   "content": str(args.content) if args.content else None}
         request = TransferRequest(style, style_ids, target_ids, palette, params, content, init_image)
         validate(request)                       # sizes and labels, before the encoder loads
-        return request, inputs
+        mixed = _mixed_painting(args, request) if args.mix_style is not None else None
+        if mixed is not None:
+            inputs.update(mix_style=str(args.mix_style), mix=args.mix)
+        return request, mixed, inputs
+
+
+def _check_mix(args, params) -> None:
+    """The style-interpolation options make sense together, before any file is read."""
+    from doodlepaint.engine import DoodleError
+
+    if args.mix_style is None:
+        if args.mix_style_map is not None:
+            raise DoodleError("--mix-style-map needs --mix-style, the painting it maps")
+        return
+    if params.method != "sanet":
+        raise DoodleError("--mix-style blends two paintings with SANet: add --method sanet")
+    if not 0.0 <= args.mix <= 1.0:
+        raise DoodleError(f"--mix is the second painting's share, from 0 to 1, not {args.mix:g}")
+
+
+def _mixed_painting(args, request):
+    """The second painting of a style interpolation as a request over the same doodle and photo; its map is
+    read in the first map's label colours."""
+    from doodlepaint.engine import DoodleError, TransferRequest
+    from doodlepaint.engine.images import load_rgb
+    from doodlepaint.engine.labels import (check_shared_labels, fit_map_to_image, sibling_style_map,
+                                           target_label_ids)
+
+    style = load_rgb(args.mix_style, "second style image")
+    map_path = args.mix_style_map or sibling_style_map(args.mix_style)
+    if map_path is None:
+        raise DoodleError(f"no --mix-style-map given and no {args.mix_style.stem}_sem.png beside {args.mix_style}")
+    rgb_map = fit_map_to_image(load_rgb(map_path, "second style map"), style.shape[:2], "the second style map")
+    try:
+        ids = target_label_ids(rgb_map, request.palette)
+        check_shared_labels(ids, request.target_labels, request.palette)
+    except DoodleError as error:
+        raise error.__class__(f"the second painting's map {map_path}: {error}") from error
+    return TransferRequest(style, ids, request.target_labels, request.palette, request.params, request.content)
 
 
 def run_render(args) -> int:
@@ -166,26 +211,35 @@ def run_render(args) -> int:
     if args.out is None:
         raise DoodleError("render needs --out PATH.png")
     params = _params(args)
+    _check_mix(args, params)
     _check_outputs(args.out, args.report, args.force)
-    request, inputs = _load_inputs(args, params)
+    request, mixed, inputs = _load_inputs(args, params)
     device = pick_device(args.device)
     started = time.perf_counter()
     last = None
     encoder = get_encoder(device, args.weights)
-    for progress in run_transfer(request, device=device, preview_interval=float("inf"), encoder=encoder):
-        last = progress
+    if mixed is not None:
+        from doodlepaint.engine.sanet import interpolate_styles
+
+        frame = interpolate_styles([request, mixed], [1.0 - args.mix, args.mix], device=device, encoder=encoder)
+        phase_seconds, evaluations, peak_memory = [time.perf_counter() - started], 1, 0
+    else:
+        for progress in run_transfer(request, device=device, preview_interval=float("inf"), encoder=encoder):
+            last = progress
+            if not args.quiet and sys.stderr.isatty():
+                print(_progress_line(progress), end="", file=sys.stderr, flush=True)
         if not args.quiet and sys.stderr.isatty():
-            print(_progress_line(progress), end="", file=sys.stderr, flush=True)
-    if not args.quiet and sys.stderr.isatty():
-        print(file=sys.stderr)
+            print(file=sys.stderr)
+        frame, phase_seconds = last.frame, last.phase_seconds
+        evaluations, peak_memory = last.evaluations, last.peak_memory
     out = args.out
-    save_render(out, last.frame, request.params, inputs=inputs)
+    save_render(out, frame, request.params, inputs=inputs)
     params = dataclasses.asdict(request.params)
     total = time.perf_counter() - started
     report = {"version": __version__, "params": params, "inputs": inputs, "weights": args.weights, "device": str(device),
-              "device_name": device_name(device), "size": [last.frame.shape[1], last.frame.shape[0]],
-              "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in last.phase_seconds],
-              "evaluations": last.evaluations, "peak_gpu_memory_bytes": last.peak_memory, "output": str(out)}
+              "device_name": device_name(device), "size": [frame.shape[1], frame.shape[0]],
+              "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in phase_seconds],
+              "evaluations": evaluations, "peak_gpu_memory_bytes": peak_memory, "output": str(out)}
     if args.report:
         try:
             write_atomically(args.report, (json.dumps(report, indent=2, allow_nan=False) + "\n").encode())

@@ -256,3 +256,48 @@ def test_cli_renders_method_sanet_end_to_end(tmp_path):
                  "--quiet", "--device", "cpu"])
     assert code == 0
     assert Image.open(out).size == (64, 64)
+
+
+def _write_scene_files(tmp_path, request) -> dict:
+    from PIL import Image
+
+    paths = {}
+    for name, rgb in (("style.png", request.style), ("style_sem.png", PALETTE[request.style_labels]),
+                      ("doodle.png", PALETTE[request.target_labels]), ("photo.png", request.content),
+                      ("dark.png", request.style // 3), ("dark_sem.png", PALETTE[request.style_labels])):
+        paths[name] = tmp_path / name
+        Image.fromarray(np.ascontiguousarray(rgb.astype(np.uint8))).save(paths[name])
+    return paths
+
+
+def test_cli_blends_two_paintings_with_mix_style(tmp_path, capsys):
+    from doodlepaint.cli import main
+    from PIL import Image
+
+    paths = _write_scene_files(tmp_path, _scene(64))
+    common = ["render", "--style", str(paths["style.png"]), "--target-map", str(paths["doodle.png"]),
+              "--content", str(paths["photo.png"]), "--method", "sanet", "--size", "64", "--quiet"]
+    outputs = {}
+    for mix in ("0", "1"):
+        outputs[mix] = tmp_path / f"mix{mix}.png"
+        assert main([*common, "--mix-style", str(paths["dark.png"]), "--mix", mix, "--out", str(outputs[mix])]) == 0
+    only_first = tmp_path / "first.png"
+    assert main([*common, "--out", str(only_first)]) == 0
+    pictures = {name: np.asarray(Image.open(path)).astype(float) for name, path in
+                {**outputs, "first": only_first}.items()}
+    assert np.array_equal(pictures["0"], pictures["first"])           # share 0: the first painting alone
+    assert pictures["1"].mean() < pictures["0"].mean() - 10            # share 1: the dark painting's colours
+
+
+def test_cli_mix_style_errors_are_clear_and_write_nothing(tmp_path, capsys):
+    from doodlepaint.cli import main
+
+    paths = _write_scene_files(tmp_path, _scene(64))
+    out = tmp_path / "out.png"
+    common = ["render", "--style", str(paths["style.png"]), "--target-map", str(paths["doodle.png"]),
+              "--size", "64", "--quiet", "--out", str(out), "--mix-style", str(paths["dark.png"])]
+    assert main([*common, "--method", "patch"]) == 2
+    assert "add --method sanet" in capsys.readouterr().err
+    assert main([*common, "--method", "sanet", "--mix", "1.5"]) == 2
+    assert "from 0 to 1" in capsys.readouterr().err
+    assert not out.exists()
