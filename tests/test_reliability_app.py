@@ -41,7 +41,7 @@ def npy(array) -> bytes:
 def test_open_recent_asks_before_replacing_unsaved_work(window, tmp_path, monkeypatch, answer, opened):
     path = tmp_path / "other.doodlepaint"
     save_project(window.doc, path)
-    window._remember(path)
+    window.files._remember(path)
     window.doc.names[0] = "unsaved"
     window.set_dirty(True)
     asked = []
@@ -56,8 +56,8 @@ def test_open_recent_asks_before_replacing_unsaved_work(window, tmp_path, monkey
 def test_an_unreadable_recovery_file_is_kept_aside_and_its_place_named(window, qtbot, tmp_path, tiny_document,
                                                                       damage):
     window.set_dirty(True)
-    window.autosave()
-    recovery_file = window.recovery.path
+    window.files.autosave()
+    recovery_file = window.files.recovery.path
     if damage == "truncated":
         recovery_file.write_bytes(recovery_file.read_bytes()[:200])
     else:
@@ -65,28 +65,28 @@ def test_an_unreadable_recovery_file_is_kept_aside_and_its_place_named(window, q
             {**json.loads(e["project.json"]), "version": 99}).encode()}))
     saved = recovery_file.read_bytes()
     restarted = restart(qtbot, tmp_path, tiny_document)
-    assert not restarted.offer_recovery() and restarted.doc is tiny_document
+    assert not restarted.files.offer_recovery() and restarted.doc is tiny_document
     kept = list(recovery_file.parent.glob("recovery-unreadable-*.doodlepaint"))
     assert len(kept) == 1 and kept[0].read_bytes() == saved and not recovery_file.exists()
     kind, title, text = window.messages[-1]
     assert title == "Cannot recover" and str(kept[0]) in text
     assert ("newer" in text) == (damage == "newer")
-    assert not restart(qtbot, tmp_path, tiny_document).offer_recovery()      # not tripped over again
+    assert not restart(qtbot, tmp_path, tiny_document).files.offer_recovery()      # not tripped over again
 
 
 def test_recovered_work_goes_back_to_its_project_file(window, qtbot, tmp_path, tiny_document, monkeypatch):
     path = tmp_path / "beach.doodlepaint"
-    assert window.save_project(path)
+    assert window.files.save_project(path)
     window.doc.names[0] = "unsaved sky"
     window.set_dirty(True)
-    window.autosave()
+    window.files.autosave()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     restarted = restart(qtbot, tmp_path, tiny_document)
-    assert restarted.offer_recovery()
+    assert restarted.files.offer_recovery()
     assert restarted.project_path == path and restarted.dirty
     assert "beach" in restarted.windowTitle() and "Untitled" not in restarted.windowTitle()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("Save asked for a new name"))
-    assert restarted.save()
+    assert restarted.files.save()
     assert load_project(path).names[0] == "unsaved sky"
     restarted.close()
 
@@ -97,14 +97,14 @@ def test_a_failed_autosave_is_reported_once_then_again_after_it_recovers(window,
     blocker.rmdir()
     blocker.write_text("a file where the recovery folder should be")
     window.set_dirty(True)
-    window.autosave()
-    window.autosave()
+    window.files.autosave()
+    window.files.autosave()
     warnings = [m for m in window.messages if m[1] == "Autosave failed"]
-    assert len(warnings) == 1 and str(window.recovery.path) in warnings[0][2]
+    assert len(warnings) == 1 and str(window.files.recovery.path) in warnings[0][2]
     assert "Autosave failed" in window.statusBar().currentMessage()
     blocker.unlink()
-    window.autosave()
-    assert window.recovery.pending() and not window.autosave_failing
+    window.files.autosave()
+    assert window.files.recovery.pending() and not window.files.autosave_failing
 
 
 @pytest.mark.parametrize("name, array", [
@@ -122,7 +122,7 @@ def test_a_damaged_project_changes_nothing_in_the_open_window(window, tmp_path, 
     rewrite(path, lambda entries: entries.update({f"{name}.npy": npy(array)}))
     before, names = window.doc, list(window.doc.names)
     window.set_dirty(True)
-    window.open_project(str(path))
+    window.files.open_project(str(path))
     assert window.doc is before and window.doc.names == names and window.dirty
     kind, title, text = window.messages[-1]
     assert title == "Cannot open the project" and "damaged" in text and name in text

@@ -33,16 +33,16 @@ def test_the_first_save_starts_in_the_documents_folder_not_the_samples(window, d
     documents.mkdir()
     monkeypatch.setattr("doodlepaint.ui.files.documents_folder", lambda: str(documents))
     window.settings.setValue("last_folder", "/usr/share/doodlepaint/samples")   # a painting was opened there
-    window.save_as()
+    window.files.save_as()
     assert dialogs[0] == str(documents / "Untitled.doodlepaint")
-    window.save_as()                                    # then the folder the project was saved in
+    window.files.save_as()                                    # then the folder the project was saved in
     assert dialogs[1] == str(tmp_path / "Untitled.doodlepaint")
 
 
 def test_export_suggests_the_projects_name(window, qtbot, dialogs, tmp_path):
-    assert window.save_project(tmp_path / "cliffs.doodlepaint")
+    assert window.files.save_project(tmp_path / "cliffs.doodlepaint")
     _render(window, qtbot)
-    window.ask_export()
+    window.files.ask_export()
     assert dialogs[-1] == str(tmp_path / "cliffs.png") and (tmp_path / "cliffs.png").exists()
 
 
@@ -67,7 +67,7 @@ def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_p
     started = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: started.append(a[2]) or (str(tmp_path / "big.png"), ""))
-    window.ask_export_at_size()
+    window.files.ask_export_at_size()
     assert started[0].endswith("Untitled-64px.png")
     assert window.export_at_size.busy and isinstance(window.export_at_size.dialog, QProgressDialog)
     qtbot.waitUntil(lambda: (tmp_path / "big.png").exists() and not window.export_at_size.busy, timeout=30_000)
@@ -81,7 +81,7 @@ def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_p
 def test_cancelling_an_export_writes_nothing(window, qtbot, tmp_path, tiny_encoder):
     _render(window, qtbot)
     tiny_encoder.delay = 0.05
-    window.export_at_size_to(str(tmp_path / "big.png"), 64)
+    window.files.export_at_size_to(str(tmp_path / "big.png"), 64)
     window.export_at_size.dialog.findChild(QPushButton).click()       # the dialog's Cancel
     assert window.export_at_size.dialog is None
     qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)

@@ -14,12 +14,12 @@ def test_project_save_and_open_round_trip(window, tmp_path):
     window.doc.names[1] = "water"
     window.params_panel.gamma.spin.setValue(99)
     path = tmp_path / "scene.doodlepaint"
-    assert window.save_project(path)
+    assert window.files.save_project(path)
     assert not window.dirty and window.windowTitle().startswith("doodlepaint — scene")
     saved = window.doc
-    window.open_sample()
+    window.files.open_sample()
     assert window.doc is not saved
-    window.open_project(str(path))
+    window.files.open_project(str(path))
     assert np.array_equal(window.doc.target_ids, saved.target_ids) and window.doc.names == ["a", "water"]
     assert window.doc.params.gamma == 99 and window.params_panel.gamma.value() == 99
     assert window.palette_panel.list.item(1).text() == "water" and not window.dirty
@@ -29,36 +29,36 @@ def test_autosave_is_offered_back_after_a_crash(window, qtbot, tmp_path, monkeyp
     window.doc.target_ids[:] = 1
     window.doc.names[0] = "unsaved"
     window.dirty = True
-    window.autosave()
-    assert window.recovery.pending()
+    window.files.autosave()
+    assert window.files.recovery.pending()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     restarted = MainWindow(Recovery(tmp_path / "recovery"), tiny_document)      # as after a crash
     qtbot.addWidget(restarted)
-    restarted.offer_recovery()
+    restarted.files.offer_recovery()
     assert restarted.doc.names[0] == "unsaved" and np.all(restarted.doc.target_ids == 1)
     assert restarted.dirty
     restarted.dirty = False
     restarted.close()
-    assert not restarted.recovery.pending()                 # a clean exit removes it
+    assert not restarted.files.recovery.pending()                 # a clean exit removes it
 
 
 def test_declining_recovery_discards_it(window, tiny_document, tmp_path, qtbot):
     window.dirty = True
-    window.autosave()
+    window.files.autosave()
     restarted = MainWindow(Recovery(tmp_path / "recovery"), tiny_document)       # question answers Discard
     qtbot.addWidget(restarted)
-    restarted.offer_recovery()
-    assert not restarted.recovery.pending() and restarted.doc is tiny_document
+    restarted.files.offer_recovery()
+    assert not restarted.files.recovery.pending() and restarted.doc is tiny_document
 
 
 def test_bad_files_give_a_message_and_the_app_stays_usable(window, qtbot, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
-    window.open_style(str(broken))
-    window.open_doodle(str(tmp_path / "missing.png"))
+    window.files.open_style(str(broken))
+    window.files.open_doodle(str(tmp_path / "missing.png"))
     damaged = tmp_path / "damaged.doodlepaint"
     damaged.write_bytes(b"garbage")
-    window.open_project(str(damaged))
+    window.files.open_project(str(damaged))
     kinds = [(kind, title) for kind, title, _ in window.messages]
     assert kinds == [("warning", "Cannot open the painting"), ("warning", "Cannot open the doodle"),
                      ("warning", "Cannot open the project")]
@@ -70,7 +70,7 @@ def test_bad_files_give_a_message_and_the_app_stays_usable(window, qtbot, tmp_pa
 def test_a_doodle_in_foreign_colours_is_explained(window, tmp_path):
     path = tmp_path / "doodle.png"
     Image.fromarray(np.full((16, 16, 3), (0, 255, 0), np.uint8)).save(path)
-    window.open_doodle(str(path))
+    window.files.open_doodle(str(path))
     assert "not a label of the style map" in window.messages[-1][2]
 
 
@@ -78,14 +78,14 @@ def test_opening_a_painting_loads_its_map_or_suggests_one(window, tmp_path):
     rgb = np.zeros((24, 20, 3), np.uint8)
     rgb[12:] = (250, 250, 250)
     Image.fromarray(rgb).save(tmp_path / "plain.png")
-    window.open_style(str(tmp_path / "plain.png"))
+    window.files.open_style(str(tmp_path / "plain.png"))
     assert window.doc.style_ids.shape == (24, 20) and len(np.unique(window.doc.style_ids)) == 2
     sem = np.zeros((24, 20, 3), np.uint8)
     sem[:, :10] = (255, 0, 0)
     sem[:, 10:] = (0, 0, 255)
     Image.fromarray(rgb).save(tmp_path / "mapped.png")
     Image.fromarray(sem).save(tmp_path / "mapped_sem.png")
-    window.open_style(str(tmp_path / "mapped.png"))
+    window.files.open_style(str(tmp_path / "mapped.png"))
     assert np.array_equal(window.doc.colours(window.doc.style_ids), sem)
     assert window.messages == [] and window.dirty
 
@@ -93,7 +93,7 @@ def test_opening_a_painting_loads_its_map_or_suggests_one(window, tmp_path):
 def test_a_dropped_photo_goes_under_the_doodle(window, tmp_path):
     photo = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
     Image.fromarray(photo).save(tmp_path / "photo.png")
-    window.open_dropped(str(tmp_path / "photo.png"), window.doodle_view)
+    window.files.open_dropped(str(tmp_path / "photo.png"), window.doodle_view)
     assert window.doc.content.shape == (20, 30, 3) and window.doc.target_ids.shape == (20, 30)
     assert window.doodle_view.base is not None
 

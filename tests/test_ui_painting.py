@@ -105,7 +105,7 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
 def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
     view = window.doodle_view
     window.set_right_button_label(0)
-    window.new_doodle()
+    window.files.new_doodle()
     window.select_label(1)
     window.set_brush_size(2)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 5, 5))
@@ -156,7 +156,7 @@ def test_brush_size_keys_and_spin_box_agree(window):
 
 def test_the_palette_comes_from_the_style_map(window):
     scene = load_sample()
-    window.open_sample()
+    window.files.open_sample()
     names = [window.palette_panel.list.item(i).text() for i in range(window.palette_panel.list.count())]
     assert sorted(names) == sorted(scene.names)
     assert [hex_colour(c) for c in window.doc.palette] == [scene.names[n] for n in names]

@@ -108,7 +108,7 @@ def test_export_writes_a_png_with_the_parameters(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.render.finished, timeout=60_000):
         window.start_render()
     path = tmp_path / "art.png"
-    window.export_png(str(path))
+    window.files.export_png(str(path))
     image = Image.open(path)
     assert image.size == (32, 32)
     metadata = read_png_metadata(path)
@@ -118,5 +118,5 @@ def test_export_writes_a_png_with_the_parameters(window, qtbot, tmp_path):
 
 
 def test_export_without_a_render_explains(window):
-    window.ask_export()
+    window.files.ask_export()
     assert window.messages[-1][0] == "information"

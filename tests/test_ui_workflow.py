@@ -116,7 +116,7 @@ def test_a_doodle_in_a_foreign_colour_names_the_labels(window, tmp_path):
     window.doc.names[:] = ["sky", "sea"]
     path = tmp_path / "green.png"
     Image.fromarray(doodle).save(path)
-    window.open_doodle(str(path))
+    window.files.open_doodle(str(path))
     message = window.messages[-1][2]
     assert "“sky” (#ff0000)" in message and "“sea” (#0000ff)" in message
 
@@ -171,7 +171,7 @@ def test_opening_a_doodle_of_the_same_size_is_one_undo_step(window, qtbot, tmp_p
     qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=at(window.doodle_view, 3, 3))
     painted = window.doc.target_ids.copy()
     _save_doodle(tmp_path / "flat.png", window, np.ones((16, 16), np.int64))
-    window.open_doodle(str(tmp_path / "flat.png"))
+    window.files.open_doodle(str(tmp_path / "flat.png"))
     assert np.all(window.doc.target_ids == 1) and window.doodle_undo.undoText() == "Open doodle"
     window.undo_action.trigger()
     assert np.array_equal(window.doc.target_ids, painted)
@@ -181,7 +181,7 @@ def test_a_doodle_of_another_size_asks_before_dropping_the_strokes(window, qtbot
     qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=at(window.doodle_view, 3, 3))
     painted = window.doc.target_ids.copy()
     _save_doodle(tmp_path / "big.png", window, np.ones((32, 32), np.int64))
-    window.open_doodle(str(tmp_path / "big.png"))         # the recorded question answers no
+    window.files.open_doodle(str(tmp_path / "big.png"))         # the recorded question answers no
     assert window.messages[-1][1] == "Replace the doodle?"
     assert np.array_equal(window.doc.target_ids, painted) and window.doodle_undo.canUndo()
 
@@ -190,6 +190,6 @@ def test_opening_a_label_map_over_a_corrected_one_asks_first(window, qtbot, tmp_
     _hand_correct_the_painting_map(window, qtbot)
     corrected = window.doc.style_ids.copy()
     _save_doodle(tmp_path / "map.png", window, np.zeros((16, 16), np.int64))
-    window.open_style_map(str(tmp_path / "map.png"))
+    window.files.open_style_map(str(tmp_path / "map.png"))
     assert window.messages[-1][1] == "Replace the label map?"
     assert np.array_equal(window.doc.style_ids, corrected)

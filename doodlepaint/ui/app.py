@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     window.warm_up()
     # Recovery comes first, even with a file to open: a clean exit would otherwise delete unsaved work unseen.
-    QTimer.singleShot(0, lambda: window.offer_recovery() or (options.file and window.open_path(options.file)))
+    QTimer.singleShot(0, lambda: window.files.offer_recovery() or (options.file and window.files.open_path(options.file)))
     if options.render_on_start:
         QTimer.singleShot(500, window.start_render)
     return app.exec()

@@ -9,29 +9,22 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QSizePolicy, QSlider, QSpinBox,
-                               QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QScrollArea, QSizePolicy, QSlider, QSpinBox, QSplitter, QTextBrowser, QVBoxLayout,
+                               QWidget, QDialog, QDialogButtonBox)
 
-from doodlepaint.engine import PRESETS, DoodleError, device_name, pick_device
-from doodlepaint.engine.export import save_png, save_render
-from doodlepaint.engine.images import load_rgb
-from doodlepaint.engine.labels import LabelMapError, sibling_style_map
-from doodlepaint.engine.sample import load_sample
+from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.engine.transfer import output_size
 from doodlepaint.model.autosave import Recovery
 from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
-from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui.canvas import CanvasView
-from doodlepaint.ui import export_size
-from doodlepaint.ui.export_size import ExportAtSize, export_request
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
+from doodlepaint.ui.document_files import DocumentFiles, sample_document
+from doodlepaint.ui.export_size import ExportAtSize
 from doodlepaint.ui.help_text import HOW_IT_WORKS
-from doodlepaint.ui.label_dialogs import (ask_label_colour, ask_label_count, ask_label_name, confirm_replace,
-                                         confirm_replace_map)
+from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
 from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
 from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
@@ -40,10 +33,7 @@ from doodlepaint.ui.qimages import qimage_from_rgb
 from doodlepaint.ui.remote_dialog import REMOTE, REMOTE_DEVICE, RemoteServerDialog, remote_server
 from doodlepaint.ui.render import RenderController, WarmUp
 
-AUTOSAVE_MS = 30_000
-MAX_RECENT = 8
 DOCK_WIDTH = 300        # leaves the three views room in an 800 px window
-CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
 
 
 def available_devices() -> list[tuple[str, str]]:
@@ -52,13 +42,6 @@ def available_devices() -> list[tuple[str, str]]:
         with contextlib.suppress(DoodleError):
             devices.append((choice, device_name(pick_device(choice))))
     return [*devices, REMOTE_DEVICE]
-
-
-def sample_document() -> Document:
-    document = Document.from_sample(load_sample())
-    if pick_device("auto").type == "cpu":
-        document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
-    return document
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
@@ -86,7 +69,6 @@ def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
 class MainWindow(QMainWindow):
     def __init__(self, recovery: Recovery, document: Document | None = None, encoder=None):
         super().__init__()
-        self.recovery = recovery
         self.doc = document or sample_document()
         self.project_path: Path | None = None
         self.tools = ToolState()
@@ -133,10 +115,8 @@ class MainWindow(QMainWindow):
         self.live.start.connect(self._start_job)
         self.render_stage = "render"
         self.warm_thread: WarmUp | None = None
-        self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
-        self.autosave_failing = False
-        self.autosave_timer.start()
 
+        self.files = DocumentFiles(self, recovery)
         self._build_layout()
         self._build_actions()
         self._build_status()
@@ -205,29 +185,30 @@ class MainWindow(QMainWindow):
         a = self._action
         key = QKeySequence.StandardKey
         menu = self.menuBar().addMenu("&File")
-        menu.addAction(a("&Open Project…", self.ask_open_project, key.Open))
+        menu.addAction(a("&Open Project…", self.files.ask_open_project, key.Open))
         self.recent_menu = menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
-        menu.addAction(a("Open &Sample Scene", self.open_sample))
-        menu.addAction(a("&Save Project", self.save, key.Save))
-        menu.addAction(a("Save Project &As…", self.save_as, key.SaveAs))
+        self.recent_menu.aboutToShow.connect(self.files.fill_recent_menu)
+        menu.addAction(a("Open &Sample Scene", self.files.open_sample))
+        menu.addAction(a("&Save Project", self.files.save, key.Save))
+        menu.addAction(a("Save Project &As…", self.files.save_as, key.SaveAs))
         menu.addSeparator()
-        menu.addAction(a("Open &Painting…", lambda: self._ask_open("Open a style painting", self.open_style),
+        files = self.files
+        menu.addAction(a("Open &Painting…", lambda: files.ask_open("Open a style painting", files.open_style),
                          "Ctrl+Shift+O", "Open the painting whose style you want"))
-        menu.addAction(a("Open Painting's &Label Map…", lambda: self._ask_open("Open a label map",
-                                                                               self.open_style_map)))
-        menu.addAction(a("Save Painting's Label &Map…", lambda: self._ask_save_png(self.doc.style_ids)))
+        menu.addAction(a("Open Painting's &Label Map…", lambda: self.files.ask_open("Open a label map",
+                                                                               self.files.open_style_map)))
+        menu.addAction(a("Save Painting's Label &Map…", lambda: self.files.ask_save_png(self.doc.style_ids)))
         menu.addSeparator()
-        menu.addAction(a("Open &Doodle…", lambda: self._ask_open("Open a doodle", self.open_doodle)))
-        menu.addAction(a("Save Doo&dle…", lambda: self._ask_save_png(self.doc.target_ids)))
-        menu.addAction(a("&New Doodle", self.new_doodle,
+        menu.addAction(a("Open &Doodle…", lambda: self.files.ask_open("Open a doodle", self.files.open_doodle)))
+        menu.addAction(a("Save Doo&dle…", lambda: self.files.ask_save_png(self.doc.target_ids)))
+        menu.addAction(a("&New Doodle", self.files.new_doodle,
                          tip="Clear the doodle to the label in bold (the right button's label)"))
-        menu.addAction(a("Open P&hoto Under Doodle…", lambda: self._ask_open("Open a photo", self.open_photo),
+        menu.addAction(a("Open P&hoto Under Doodle…", lambda: files.ask_open("Open a photo", files.open_photo),
                          tip="A photo under the doodle keeps its shapes in the result"))
-        menu.addAction(a("Remove Photo", self.remove_photo))
+        menu.addAction(a("Remove Photo", self.files.remove_photo))
         menu.addSeparator()
-        menu.addAction(a("&Export PNG…", self.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
-        menu.addAction(a("Export at &Size…", self.ask_export_at_size, "Ctrl+Shift+E",
+        menu.addAction(a("&Export PNG…", self.files.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
+        menu.addAction(a("Export at &Size…", self.files.ask_export_at_size, "Ctrl+Shift+E",
                          "Paint the final picture bigger than the preview, starting from it, and save it"))
         menu.addSeparator()
         menu.addAction(a("&Quit", self.close, key.Quit))
@@ -662,201 +643,6 @@ class MainWindow(QMainWindow):
         except (DoodleError, OSError, ValueError) as error:
             QMessageBox.warning(self, what, str(error))
 
-    def _ask_open(self, title: str, opener) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, title, self._last_folder(), IMAGE_FILTER)
-        if path:
-            opener(path)
-
-    def _last_folder(self) -> str:
-        return str(self.settings.value("last_folder", str(Path.home())))
-
-    def _remember(self, path) -> None:
-        self.settings.setValue("last_folder", str(Path(path).parent))
-        recent = [p for p in self.settings.value("recent", [], type=list) if p != str(path)]
-        self.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
-
-    def _fill_recent_menu(self) -> None:
-        self.recent_menu.clear()
-        for path in self.settings.value("recent", [], type=list):
-            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
-        self.recent_menu.setEnabled(True)
-        if self.recent_menu.isEmpty():
-            self.recent_menu.addAction("No recent files").setEnabled(False)
-
-    def open_path(self, path: str) -> None:
-        """A recent file or a command-line argument: a project (after the save prompt), else a painting."""
-        if path.lower().endswith(SUFFIX):
-            if self.maybe_save():
-                self.open_project(path)
-        else:
-            self.open_style(path)
-
-    def open_style(self, path: str) -> None:
-        if self.style_undo.canUndo() and not confirm_replace(
-                self, "Open another painting?", "Its label map replaces the one you corrected; this cannot be undone."):
-            return
-        with self.guard("Cannot open the painting"):
-            rgb = load_rgb(path, "painting")
-            sem = sibling_style_map(path)
-            self.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
-            self.reset_history()
-            self.refresh_all()
-            self.style_view.fit()
-            self.document_edited()
-            self._remember(path)
-            self.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
-                                         "Suggested a label map from the painting's colours: correct it with "
-                                         "the brush and name the labels.", 10000)
-
-    def open_style_map(self, path: str) -> None:
-        if self.style_undo.canUndo() and not confirm_replace(
-                self, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
-                "renumber the labels; this cannot be undone."):
-            return
-        with self.guard("Cannot open the label map"):
-            self.doc.set_style_map(load_rgb(path, "label map"))
-            self.reset_history()
-            self.refresh_maps()
-            self.document_edited()
-
-    def open_doodle(self, path: str) -> None:
-        with self.guard("Cannot open the doodle"):
-            self._replace_doodle(load_rgb(path, "doodle"))
-
-    def _replace_doodle(self, rgb: np.ndarray) -> None:
-        """A doodle of the same size is one undo step; one of another size asks first when the doodle has
-        strokes, since the old strokes cannot be undone on a map of another size."""
-        ids, content = self.doc.target_ids, self.doc.content
-        self.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
-        if self.doc.target_ids.shape == ids.shape:
-            stroke = Stroke(ids)
-            ids[...] = self.doc.target_ids               # in place: the doodle's undo steps refer to this array
-            self.doc.target_ids = ids
-            edit = stroke.finish()
-            if edit is not None:
-                self.doodle_undo.push(EditCommand(edit, "Open doodle", self.doodle_painter.history_changed))
-                self.doodle_painter.keep_original()
-                self.doodle_painter.history_changed()
-            self._activate(self.doodle_view, self.doodle_undo)
-        elif self.doodle_undo.canUndo() and not confirm_replace(
-                self, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
-                "cannot be undone after it."):
-            self.doc.target_ids, self.doc.content = ids, content
-        else:
-            self._doodle_replaced()
-
-    def open_photo(self, path: str) -> None:
-        with self.guard("Cannot open the photo"):
-            self.doc.set_content(load_rgb(path, "photo"))
-            self._doodle_replaced()
-
-    def _doodle_replaced(self) -> None:
-        """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
-        self.doodle_undo.clear()
-        self.doodle_painter.keep_original()
-        self.refresh_doodle()
-        self.doodle_view.fit()
-        self.document_edited()
-
-    def remove_photo(self) -> None:
-        if self.doc.content is not None:
-            self.doc.set_content(None)
-            self.refresh_doodle()
-            self.document_edited()
-
-    def new_doodle(self) -> None:
-        stroke = Stroke(self.doc.target_ids)
-        self.doc.target_ids[...] = self.tools.background
-        edit = stroke.finish()
-        if edit is not None:
-            self.doodle_undo.push(EditCommand(edit, "New doodle", self.doodle_painter.history_changed))
-            self.doodle_painter.keep_original()
-            self.doodle_painter.history_changed()
-
-    def _ask_save_png(self, ids: np.ndarray) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save label map", self._last_folder(), PNG_FILTER)
-        if path:
-            with self.guard("Cannot save the label map"):
-                save_png(with_suffix(path, ".png"), self.doc.colours(ids))
-
-    def open_sample(self) -> None:
-        if self.maybe_save():
-            self.set_document(sample_document(), None)
-
-    def ask_open_project(self) -> None:
-        if not self.maybe_save():
-            return
-        path, _ = QFileDialog.getOpenFileName(self, "Open project",
-                                              output_folder(self.settings, "project_folder", self.project_path),
-                                              PROJECT_FILTER)
-        if path:
-            self.open_project(path)
-
-    def open_project(self, path: str) -> None:
-        with self.guard("Cannot open the project"):
-            self.set_document(load_project(path), Path(path))
-            self._remember(path)
-            self.settings.setValue("project_folder", str(Path(path).parent))
-
-    def save(self) -> bool:
-        if self.project_path is None:
-            return self.save_as()
-        return self.save_project(self.project_path)
-
-    def _document_stem(self) -> str:
-        return self.project_path.stem if self.project_path is not None else "Untitled"
-
-    def save_as(self) -> bool:
-        suggested = Path(output_folder(self.settings, "project_folder", self.project_path)) / \
-            f"{self._document_stem()}{SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(self, "Save project", str(suggested), PROJECT_FILTER)
-        return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
-
-    def save_project(self, path: Path) -> bool:
-        with self.guard("Cannot save the project"):
-            save_project(self.doc, path)
-            self.project_path = Path(path)
-            self.set_dirty(False)
-            self._remember(path)
-            self.settings.setValue("project_folder", str(Path(path).parent))
-            self.statusBar().showMessage(f"Saved {path}", 5000)
-            return True
-        return False
-
-    def ask_export(self) -> None:
-        if self.doc.result is None:
-            QMessageBox.information(self, "Nothing to export", "Render first: Export saves the finished render.")
-            return
-        path = self._ask_export_path(f"{self._document_stem()}.png")
-        if path:
-            self.export_png(path)
-
-    def _ask_export_path(self, name: str) -> str:
-        suggested = Path(output_folder(self.settings, "export_folder", self.project_path)) / name
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", str(suggested), PNG_FILTER)  # asks before overwriting
-        if path:
-            self.settings.setValue("export_folder", str(Path(path).parent))
-        return with_suffix(path, ".png") if path else ""
-
-    def ask_export_at_size(self) -> None:
-        if self.doc.result is None:
-            QMessageBox.information(self, "Nothing to export", "Render first: Export at Size starts from the "
-                                    "finished render and paints it bigger.")
-            return
-        width = export_size.ask_export_width(self, self.doc.result.shape[1])
-        path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
-        if path:
-            self.export_at_size_to(path, width)
-
-    def export_at_size_to(self, path: str, width: int) -> None:
-        with self.guard("Cannot export"):
-            self.export_at_size.start(export_request(self.doc, width), pick_device(self.device_choice), path)
-
-    def export_png(self, path: str) -> None:
-        with self.guard("Cannot export"):
-            save_render(path, self.doc.result, self.doc.params, labels=self.doc.names)
-            self.statusBar().showMessage(f"Exported {path}", 5000)
-
     # Drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event):
         if event.mimeData().hasUrls():
@@ -868,23 +654,7 @@ class MainWindow(QMainWindow):
             return
         event.acceptProposedAction()
         target = self.childAt(event.position().toPoint())
-        self.open_dropped(paths[0], target)
-
-    def open_dropped(self, path: str, target: QWidget | None) -> None:
-        if path.lower().endswith(SUFFIX):
-            if self.maybe_save():
-                self.open_project(path)
-        elif target is self.doodle_view:
-            try:
-                self._replace_doodle(load_rgb(path, "doodle"))
-            except LabelMapError:
-                self.open_photo(path)      # not in the label colours: a photo to paint over
-            except DoodleError as error:
-                QMessageBox.warning(self, "Cannot open the doodle", str(error))
-        elif target is self.style_view and Path(path).stem.endswith("_sem"):
-            self.open_style_map(path)
-        else:
-            self.open_style(path)
+        self.files.open_dropped(paths[0], target)
 
     # Views --------------------------------------------------------------------------------------
     def fit_views(self) -> None:
@@ -911,63 +681,12 @@ class MainWindow(QMainWindow):
                           "in the style of a masterpiece (semantic style transfer).")
 
     # Safety -------------------------------------------------------------------------------------
-    def autosave(self) -> None:
-        if not self.dirty:
-            return
-        try:
-            self.recovery.save(self.doc, self.project_path)
-        except (DoodleError, OSError) as error:
-            message = (f"Autosave failed: cannot write {self.recovery.path} "
-                       f"({getattr(error, 'strerror', None) or error}). Save your work with File → Save.")
-            self.statusBar().showMessage(message, AUTOSAVE_MS)
-            if not self.autosave_failing:           # once per run of failures, not every 30 s
-                QMessageBox.warning(self, "Autosave failed", message)
-            self.autosave_failing = True
-        else:
-            self.autosave_failing = False
-
-    def offer_recovery(self) -> bool:
-        """At start: the last session did not end cleanly; offer its autosaved work back, with its project's
-        path. An unreadable recovery file is kept aside, never deleted. True when work was recovered."""
-        if not self.recovery.pending():
-            return False
-        try:
-            recovered = self.recovery.load()
-        except DoodleError as error:
-            try:
-                where = f"It was kept as {self.recovery.keep_aside()}."
-            except OSError:
-                where = f"It is still at {self.recovery.path}."
-            QMessageBox.warning(self, "Cannot recover", "The work autosaved when doodlepaint last stopped cannot be "
-                                f"read: {error}. {where}")
-            return False
-        answer = QMessageBox.question(self, "Recover unsaved work",
-                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
-                                      "(No deletes it.)")
-        if answer != QMessageBox.StandardButton.Yes:
-            self.recovery.discard()
-            return False
-        self.set_document(recovered.document, recovered.origin)
-        self.set_dirty(True)
-        return True
-
-    def maybe_save(self) -> bool:
-        """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""
-        if not self.dirty:
-            return True
-        buttons = QMessageBox.StandardButton
-        answer = QMessageBox.question(self, "Unsaved changes", "Save your changes before closing the document?",
-                                      buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
-        if answer == buttons.Save:
-            return self.save()
-        return answer == buttons.Discard
-
     def closeEvent(self, event):
-        if not self.maybe_save():
+        if not self.files.maybe_save():
             event.ignore()
             return
         self.live.stop()
-        self.autosave_timer.stop()
+        self.files.autosave_timer.stop()
         if self.warm_thread is not None:
             self.warm_thread.requestInterruption()
             self.warm_thread.wait()
@@ -975,5 +694,5 @@ class MainWindow(QMainWindow):
         self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
-        self.recovery.discard()
+        self.files.recovery.discard()
         event.accept()

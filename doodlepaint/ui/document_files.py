@@ -1,0 +1,312 @@
+"""The window's File menu at work: opening paintings, maps, doodles, photos and projects, saving, exporting,
+autosave and recovery, with the prompts that keep a painter's work from being lost.
+
+A collaborator of MainWindow (which owns the document, the views and their undo stacks): it changes the
+document through the window and asks the window to refresh.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+from doodlepaint.engine import PRESETS, DoodleError, pick_device
+from doodlepaint.engine.export import save_png, save_render
+from doodlepaint.engine.images import load_rgb
+from doodlepaint.engine.labels import LabelMapError, sibling_style_map
+from doodlepaint.engine.sample import load_sample
+from doodlepaint.model.autosave import Recovery
+from doodlepaint.model.document import Document
+from doodlepaint.model.painting import Stroke
+from doodlepaint.model.project import SUFFIX, load_project, save_project
+from doodlepaint.ui import export_size
+from doodlepaint.ui.export_size import export_request
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
+from doodlepaint.ui.label_dialogs import confirm_replace
+from doodlepaint.ui.painting import EditCommand
+
+AUTOSAVE_MS = 30_000
+MAX_RECENT = 8
+CPU_SIZE = 256          # a CPU renders a 512 px Draft in minutes; start new users smaller there
+
+
+def sample_document() -> Document:
+    document = Document.from_sample(load_sample())
+    if pick_device("auto").type == "cpu":
+        document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
+    return document
+
+
+class DocumentFiles:
+    def __init__(self, window, recovery: Recovery):
+        self.window, self.recovery = window, recovery
+        self.autosave_failing = False
+        self.autosave_timer = QTimer(window, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self.autosave_timer.start()
+
+    def ask_open(self, title: str, opener) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_folder(), IMAGE_FILTER)
+        if path:
+            opener(path)
+
+    def _last_folder(self) -> str:
+        return str(self.window.settings.value("last_folder", str(Path.home())))
+
+    def _remember(self, path) -> None:
+        self.window.settings.setValue("last_folder", str(Path(path).parent))
+        recent = [p for p in self.window.settings.value("recent", [], type=list) if p != str(path)]
+        self.window.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
+
+    def fill_recent_menu(self) -> None:
+        self.window.recent_menu.clear()
+        for path in self.window.settings.value("recent", [], type=list):
+            self.window.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.window.recent_menu.setEnabled(True)
+        if self.window.recent_menu.isEmpty():
+            self.window.recent_menu.addAction("No recent files").setEnabled(False)
+
+    def open_path(self, path: str) -> None:
+        """A recent file or a command-line argument: a project (after the save prompt), else a painting."""
+        if path.lower().endswith(SUFFIX):
+            if self.maybe_save():
+                self.open_project(path)
+        else:
+            self.open_style(path)
+
+    def open_style(self, path: str) -> None:
+        if self.window.style_undo.canUndo() and not confirm_replace(
+                self.window, "Open another painting?",
+                "Its label map replaces the one you corrected; this cannot be undone."):
+            return
+        with self.window.guard("Cannot open the painting"):
+            rgb = load_rgb(path, "painting")
+            sem = sibling_style_map(path)
+            self.window.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
+            self.window.reset_history()
+            self.window.refresh_all()
+            self.window.style_view.fit()
+            self.window.document_edited()
+            self._remember(path)
+            self.window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
+                                         "Suggested a label map from the painting's colours: correct it with "
+                                         "the brush and name the labels.", 10000)
+
+    def open_style_map(self, path: str) -> None:
+        if self.window.style_undo.canUndo() and not confirm_replace(
+                self.window, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
+                "renumber the labels; this cannot be undone."):
+            return
+        with self.window.guard("Cannot open the label map"):
+            self.window.doc.set_style_map(load_rgb(path, "label map"))
+            self.window.reset_history()
+            self.window.refresh_maps()
+            self.window.document_edited()
+
+    def open_doodle(self, path: str) -> None:
+        with self.window.guard("Cannot open the doodle"):
+            self._replace_doodle(load_rgb(path, "doodle"))
+
+    def _replace_doodle(self, rgb: np.ndarray) -> None:
+        """A doodle of the same size is one undo step; one of another size asks first when the doodle has
+        strokes, since the old strokes cannot be undone on a map of another size."""
+        ids, content = self.window.doc.target_ids, self.window.doc.content
+        self.window.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
+        if self.window.doc.target_ids.shape == ids.shape:
+            stroke = Stroke(ids)
+            ids[...] = self.window.doc.target_ids               # in place: the doodle's undo steps refer to this array
+            self.window.doc.target_ids = ids
+            edit = stroke.finish()
+            if edit is not None:
+                painter = self.window.doodle_painter
+                self.window.doodle_undo.push(EditCommand(edit, "Open doodle", painter.history_changed))
+                self.window.doodle_painter.keep_original()
+                self.window.doodle_painter.history_changed()
+            self.window._activate(self.window.doodle_view, self.window.doodle_undo)
+        elif self.window.doodle_undo.canUndo() and not confirm_replace(
+                self.window, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
+                "cannot be undone after it."):
+            self.window.doc.target_ids, self.window.doc.content = ids, content
+        else:
+            self._doodle_replaced()
+
+    def open_photo(self, path: str) -> None:
+        with self.window.guard("Cannot open the photo"):
+            self.window.doc.set_content(load_rgb(path, "photo"))
+            self._doodle_replaced()
+
+    def _doodle_replaced(self) -> None:
+        """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
+        self.window.doodle_undo.clear()
+        self.window.doodle_painter.keep_original()
+        self.window.refresh_doodle()
+        self.window.doodle_view.fit()
+        self.window.document_edited()
+
+    def remove_photo(self) -> None:
+        if self.window.doc.content is not None:
+            self.window.doc.set_content(None)
+            self.window.refresh_doodle()
+            self.window.document_edited()
+
+    def new_doodle(self) -> None:
+        stroke = Stroke(self.window.doc.target_ids)
+        self.window.doc.target_ids[...] = self.window.tools.background
+        edit = stroke.finish()
+        if edit is not None:
+            self.window.doodle_undo.push(EditCommand(edit, "New doodle", self.window.doodle_painter.history_changed))
+            self.window.doodle_painter.keep_original()
+            self.window.doodle_painter.history_changed()
+
+    def ask_save_png(self, ids: np.ndarray) -> None:
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save label map", self._last_folder(), PNG_FILTER)
+        if path:
+            with self.window.guard("Cannot save the label map"):
+                save_png(with_suffix(path, ".png"), self.window.doc.colours(ids))
+
+    def open_sample(self) -> None:
+        if self.maybe_save():
+            self.window.set_document(sample_document(), None)
+
+    def ask_open_project(self) -> None:
+        if not self.maybe_save():
+            return
+        folder = output_folder(self.window.settings, "project_folder", self.window.project_path)
+        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", folder, PROJECT_FILTER)
+        if path:
+            self.open_project(path)
+
+    def open_project(self, path: str) -> None:
+        with self.window.guard("Cannot open the project"):
+            self.window.set_document(load_project(path), Path(path))
+            self._remember(path)
+            self.window.settings.setValue("project_folder", str(Path(path).parent))
+
+    def save(self) -> bool:
+        if self.window.project_path is None:
+            return self.save_as()
+        return self.save_project(self.window.project_path)
+
+    def _document_stem(self) -> str:
+        return self.window.project_path.stem if self.window.project_path is not None else "Untitled"
+
+    def save_as(self) -> bool:
+        suggested = Path(output_folder(self.window.settings, "project_folder", self.window.project_path)) / \
+            f"{self._document_stem()}{SUFFIX}"
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", str(suggested), PROJECT_FILTER)
+        return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
+
+    def save_project(self, path: Path) -> bool:
+        with self.window.guard("Cannot save the project"):
+            save_project(self.window.doc, path)
+            self.window.project_path = Path(path)
+            self.window.set_dirty(False)
+            self._remember(path)
+            self.window.settings.setValue("project_folder", str(Path(path).parent))
+            self.window.statusBar().showMessage(f"Saved {path}", 5000)
+            return True
+        return False
+
+    def ask_export(self) -> None:
+        if self.window.doc.result is None:
+            QMessageBox.information(self.window, "Nothing to export", "Render first: Export saves the finished render.")
+            return
+        path = self._ask_export_path(f"{self._document_stem()}.png")
+        if path:
+            self.export_png(path)
+
+    def _ask_export_path(self, name: str) -> str:
+        suggested = Path(output_folder(self.window.settings, "export_folder", self.window.project_path)) / name
+        # the dialog asks before overwriting
+        path, _ = QFileDialog.getSaveFileName(self.window, "Export PNG", str(suggested), PNG_FILTER)
+        if path:
+            self.window.settings.setValue("export_folder", str(Path(path).parent))
+        return with_suffix(path, ".png") if path else ""
+
+    def ask_export_at_size(self) -> None:
+        if self.window.doc.result is None:
+            QMessageBox.information(self.window, "Nothing to export", "Render first: Export at Size starts from the "
+                                    "finished render and paints it bigger.")
+            return
+        width = export_size.ask_export_width(self.window, self.window.doc.result.shape[1])
+        path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
+        if path:
+            self.export_at_size_to(path, width)
+
+    def export_at_size_to(self, path: str, width: int) -> None:
+        with self.window.guard("Cannot export"):
+            device = pick_device(self.window.device_choice)
+            self.window.export_at_size.start(export_request(self.window.doc, width), device, path)
+
+    def export_png(self, path: str) -> None:
+        with self.window.guard("Cannot export"):
+            save_render(path, self.window.doc.result, self.window.doc.params, labels=self.window.doc.names)
+            self.window.statusBar().showMessage(f"Exported {path}", 5000)
+
+    def open_dropped(self, path: str, target: QWidget | None) -> None:
+        if path.lower().endswith(SUFFIX):
+            if self.maybe_save():
+                self.open_project(path)
+        elif target is self.window.doodle_view:
+            try:
+                self._replace_doodle(load_rgb(path, "doodle"))
+            except LabelMapError:
+                self.open_photo(path)      # not in the label colours: a photo to paint over
+            except DoodleError as error:
+                QMessageBox.warning(self.window, "Cannot open the doodle", str(error))
+        elif target is self.window.style_view and Path(path).stem.endswith("_sem"):
+            self.open_style_map(path)
+        else:
+            self.open_style(path)
+
+    def autosave(self) -> None:
+        if not self.window.dirty:
+            return
+        try:
+            self.recovery.save(self.window.doc, self.window.project_path)
+        except (DoodleError, OSError) as error:
+            message = (f"Autosave failed: cannot write {self.recovery.path} "
+                       f"({getattr(error, 'strerror', None) or error}). Save your work with File → Save.")
+            self.window.statusBar().showMessage(message, AUTOSAVE_MS)
+            if not self.autosave_failing:           # once per run of failures, not every 30 s
+                QMessageBox.warning(self.window, "Autosave failed", message)
+            self.autosave_failing = True
+        else:
+            self.autosave_failing = False
+
+    def offer_recovery(self) -> bool:
+        """At start: the last session did not end cleanly; offer its autosaved work back, with its project's
+        path. An unreadable recovery file is kept aside, never deleted. True when work was recovered."""
+        if not self.recovery.pending():
+            return False
+        try:
+            recovered = self.recovery.load()
+        except DoodleError as error:
+            try:
+                where = f"It was kept as {self.recovery.keep_aside()}."
+            except OSError:
+                where = f"It is still at {self.recovery.path}."
+            QMessageBox.warning(self.window, "Cannot recover", "The work autosaved when doodlepaint last stopped "
+                                f"cannot be read: {error}. {where}")
+            return False
+        answer = QMessageBox.question(self.window, "Recover unsaved work",
+                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
+                                      "(No deletes it.)")
+        if answer != QMessageBox.StandardButton.Yes:
+            self.recovery.discard()
+            return False
+        self.window.set_document(recovered.document, recovered.origin)
+        self.window.set_dirty(True)
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""
+        if not self.window.dirty:
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(self.window, "Unsaved changes", "Save your changes before closing the document?",
+                                      buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Save:
+            return self.save()
+        return answer == buttons.Discard
