@@ -46,8 +46,8 @@ def test_open_recent_asks_before_replacing_unsaved_work(window, tmp_path, monkey
     window.set_dirty(True)
     asked = []
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: asked.append(args[1]) or answer)
-    window.recent_menu.aboutToShow.emit()
-    window.recent_menu.actions()[0].trigger()
+    window.menus.recent_menu.aboutToShow.emit()
+    window.menus.recent_menu.actions()[0].trigger()
     assert asked == ["Unsaved changes"]
     assert (window.doc.names[0] == "unsaved") is not opened and window.dirty is not opened
 

@@ -24,7 +24,7 @@ def test_a_stroke_in_live_mode_shows_the_instant_picture_then_refines_it(live_wi
     stages = _stages(window)
     frames = []
     window.render.progressed.connect(lambda p: p.frame is not None and frames.append(p))
-    window.live_box.setChecked(True)
+    window.menus.live_box.setChecked(True)
     qtbot.waitUntil(lambda: window.result_state.kind == "instant", timeout=60_000)
     assert stages[0] == ("instant", "swap", "auto")
     assert "Instant preview" in window.result_state_label.text() and window.doc.result is not None
@@ -39,14 +39,14 @@ def test_edits_before_the_pause_restart_the_instant_picture_not_the_refinement(l
     window = live_window
     window.live.refine_timer.setInterval(60_000)      # the artist never pauses long enough
     stages = _stages(window)
-    window.live_box.setChecked(True)
+    window.menus.live_box.setChecked(True)
     qtbot.waitUntil(lambda: window.result_state.kind == "instant", timeout=60_000)
     window.doc.target_ids[:4, :4] = 1
     window.document_edited()
     qtbot.waitUntil(lambda: len(stages) == 2 and window.result_state.kind == "instant", timeout=60_000)
     assert [stage for stage, *_ in stages] == ["instant", "instant"]
     assert window.live.refine_timer.isActive()
-    window.live_box.setChecked(False)
+    window.menus.live_box.setChecked(False)
     assert not window.live.refine_timer.isActive()
     qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
 
@@ -76,7 +76,7 @@ def test_without_the_decoder_live_mode_falls_back_to_full_renders(live_window, q
     window.live._instant_checked = False
     stages = _stages(window)
     with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        window.live_box.setChecked(True)
+        window.menus.live_box.setChecked(True)
     assert stages == [("render", "patch", "auto")] and window.result_state.kind == "done"
     assert "not installed" in window.live.instant_error
     qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
@@ -111,7 +111,7 @@ def test_the_render_request_is_a_snapshot_the_brush_cannot_change(window):
 def test_a_new_document_drops_the_old_ones_pending_refinement(live_window, qtbot, tiny_document):
     window = live_window
     window.live.refine_timer.setInterval(60_000)
-    window.live_box.setChecked(True)
+    window.menus.live_box.setChecked(True)
     qtbot.waitUntil(lambda: window.result_state.kind == "instant", timeout=60_000)
     assert window.live.refine_timer.isActive()
     window.set_document(tiny_document, None)

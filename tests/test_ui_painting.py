@@ -99,7 +99,7 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=at(view, 14, 3))
     assert np.array_equal(window.doc.target_ids, opened)
     assert window.doodle_undo.count() == 3 and window.doodle_undo.undoText() == "Erase"
-    assert "brings back the map as it was" in window.tool_actions["eraser"].toolTip()
+    assert "brings back the map as it was" in window.menus.tool_actions["eraser"].toolTip()
 
 
 def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
@@ -149,8 +149,8 @@ def test_the_eyedropper_selects_the_label_under_the_pointer(window, qtbot):
 def test_brush_size_keys_and_spin_box_agree(window):
     window.set_brush_size(10)
     [action for action in window.actions() if action.shortcut().toString() == "]"][0].trigger()
-    assert window.tools.size == 12 and window.size_spin.value() == 12
-    window.size_spin.setValue(5)
+    assert window.tools.size == 12 and window.menus.size_spin.value() == 12
+    window.menus.size_spin.setValue(5)
     assert window.tools.size == 5
 
 

@@ -55,7 +55,7 @@ def test_the_queue_place_shows_and_cancel_leaves_the_painting_untouched(window, 
         stop.set()
         other.join(20)
         qtbot.waitUntil(lambda: window.progress_label.text().startswith("Phase"), timeout=20_000)
-        window.cancel_action.trigger()
+        window.menus.cancel_action.trigger()
         qtbot.waitUntil(lambda: not window.render.busy, timeout=20_000)
         qtbot.waitUntil(lambda: not RemoteServer(url).health()["running"], timeout=20_000)
     assert window.doc.result is None and window.progress_label.text() == "Cancelled"

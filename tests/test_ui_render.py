@@ -25,7 +25,7 @@ def test_a_tiny_render_shows_progressive_frames_and_finishes(window, qtbot):
     assert window.doc.result.shape == (64, 64, 3) and finished.args[0].done
     assert window.result_view.base.width() == 64
     assert window.progress_label.text().startswith("Done")
-    assert not window.cancel_action.isEnabled() and not window.progress_bar.isVisible()
+    assert not window.menus.cancel_action.isEnabled() and not window.progress_bar.isVisible()
 
 
 def test_cancel_stops_a_render_and_a_new_one_starts(window, qtbot):
@@ -33,8 +33,8 @@ def test_cancel_stops_a_render_and_a_new_one_starts(window, qtbot):
     window.doc.params = window.doc.params.replace(iterations=400)
     with qtbot.waitSignal(window.render.progressed, timeout=30_000):
         window.start_render()
-    assert window.cancel_action.isEnabled()
-    window.cancel_action.trigger()
+    assert window.menus.cancel_action.isEnabled()
+    window.menus.cancel_action.trigger()
     qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
     assert window.doc.result is None and window.progress_label.text() == "Cancelled"
     window.render.encoder = TinyEncoder()
@@ -84,8 +84,8 @@ def test_progress_shows_the_share_of_work_and_an_eta_once_it_means_something(win
 
 
 def test_live_mode_renders_after_a_setting_changes(window, qtbot):
-    window.live_box.setChecked(True)
-    assert window.live_action.isChecked()
+    window.menus.live_box.setChecked(True)
+    assert window.menus.live_action.isChecked()
     with qtbot.waitSignal(window.render.finished, timeout=60_000):
         window.params_panel.gamma.spin.setValue(80)
     assert window.doc.result is not None

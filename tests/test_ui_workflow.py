@@ -42,15 +42,15 @@ def test_suggest_labels_is_one_undoable_step_on_the_painting_map(window, qtbot, 
     window.ask_suggest_labels()
     assert not np.array_equal(window.doc.style_ids, corrected)
     assert window.style_undo.count() == 2 and window.style_undo.undoText() == "Suggest labels"
-    window.undo_action.trigger()                        # Edit → Undo, as Ctrl+Z would
+    window.menus.undo_action.trigger()                        # Edit → Undo, as Ctrl+Z would
     assert np.array_equal(window.doc.style_ids, corrected)
     assert np.array_equal(window.doc.target_ids[:, :8], doodle[:, :8])   # the doodle's strokes are untouched
 
 
 def test_hiding_the_map_never_hides_the_doodle_being_painted(window, qtbot):
     view = window.doodle_view
-    window.show_map_action.trigger()                    # M: hide the map
-    assert not window.show_map_action.isChecked()
+    window.menus.show_map_action.trigger()                    # M: hide the map
+    assert not window.menus.show_map_action.isChecked()
     assert view.overlay_shown()                         # no photo under the doodle: the map is the doodle
     image = QImage(view.size(), QImage.Format.Format_RGB32)
     view.render(image)
@@ -59,17 +59,17 @@ def test_hiding_the_map_never_hides_the_doodle_being_painted(window, qtbot):
 
 
 def test_a_stroke_on_a_hidden_map_shows_the_map(window, qtbot):
-    window.show_map_action.trigger()
+    window.menus.show_map_action.trigger()
     assert not window.style_view.overlay_shown()        # over the painting the map hides
     window.select_label(0)
     qtbot.mouseClick(window.style_view, Qt.MouseButton.LeftButton, pos=at(window.style_view, 8, 12))
-    assert window.show_map_action.isChecked() and window.style_view.overlay_shown()
+    assert window.menus.show_map_action.isChecked() and window.style_view.overlay_shown()
 
 
 def test_the_map_toggle_says_its_state_in_words(window):
-    button = window.findChild(QToolBar, "tools_toolbar").widgetForAction(window.show_map_action)
+    button = window.findChild(QToolBar, "tools_toolbar").widgetForAction(window.menus.show_map_action)
     shown = button.text()
-    window.show_map_action.trigger()
+    window.menus.show_map_action.trigger()
     assert (shown, button.text()) == ("Map shown", "Map hidden") and not button.isChecked()
 
 
@@ -145,9 +145,9 @@ def test_render_cancel_and_the_device_stay_reachable(window, qtbot, size):
     window.resize(*size)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == size)
     render_bar = window.findChild(QToolBar, "render_toolbar")
-    for action in (window.render_action, window.cancel_action):
+    for action in (window.menus.render_action, window.menus.cancel_action):
         assert _inside_window(window, render_bar.widgetForAction(action)), action.text()
-    assert _inside_window(window, window.live_box)
+    assert _inside_window(window, window.menus.live_box)
     device = window.params_panel.device
     scroll = window.settings_dock.widget()
     scroll.ensureWidgetVisible(device)
@@ -173,7 +173,7 @@ def test_opening_a_doodle_of_the_same_size_is_one_undo_step(window, qtbot, tmp_p
     _save_doodle(tmp_path / "flat.png", window, np.ones((16, 16), np.int64))
     window.files.open_doodle(str(tmp_path / "flat.png"))
     assert np.all(window.doc.target_ids == 1) and window.doodle_undo.undoText() == "Open doodle"
-    window.undo_action.trigger()
+    window.menus.undo_action.trigger()
     assert np.array_equal(window.doc.target_ids, painted)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from doodlepaint.engine import PRESETS, DoodleError, pick_device
 from doodlepaint.engine.export import save_png, save_render
@@ -59,13 +59,13 @@ class DocumentFiles:
         recent = [p for p in self.window.settings.value("recent", [], type=list) if p != str(path)]
         self.window.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
 
-    def fill_recent_menu(self) -> None:
-        self.window.recent_menu.clear()
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        menu.clear()
         for path in self.window.settings.value("recent", [], type=list):
-            self.window.recent_menu.addAction(path, lambda p=path: self.open_path(p))
-        self.window.recent_menu.setEnabled(True)
-        if self.window.recent_menu.isEmpty():
-            self.window.recent_menu.addAction("No recent files").setEnabled(False)
+            menu.addAction(path, lambda p=path: self.open_path(p))
+        menu.setEnabled(True)
+        if menu.isEmpty():
+            menu.addAction("No recent files").setEnabled(False)
 
     def open_path(self, path: str) -> None:
         """A recent file or a command-line argument: a project (after the save prompt), else a painting."""

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSize, Qt
-from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QUndoGroup, QUndoStack
-from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QScrollArea, QSizePolicy, QSlider, QSpinBox, QSplitter, QTextBrowser, QVBoxLayout,
-                               QWidget, QDialog, QDialogButtonBox)
+from PySide6.QtGui import QUndoGroup, QUndoStack
+from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
+                               QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.engine.transfer import output_size
@@ -26,7 +25,8 @@ from doodlepaint.ui.export_size import ExportAtSize
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
 from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
-from doodlepaint.ui.painting import TOOLS, EditCommand, PaintController, ToolState
+from doodlepaint.ui.menus import WindowMenus
+from doodlepaint.ui.painting import EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
 
         self.files = DocumentFiles(self, recovery)
         self._build_layout()
-        self._build_actions()
+        self.menus = WindowMenus(self)
+        self.set_map_visible(True)
         self._build_status()
         self.setAcceptDrops(True)
         screen = QApplication.primaryScreen().availableGeometry()   # never larger than the screen it opens on
@@ -168,151 +169,6 @@ class MainWindow(QMainWindow):
         self.progress_bar.hide()
         self.statusBar().addPermanentWidget(self.progress_label)
         self.statusBar().addPermanentWidget(self.progress_bar)
-
-    def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
-        action = QAction(text, self)
-        if shortcut is not None:
-            action.setShortcut(QKeySequence(shortcut))
-        if tip:
-            action.setStatusTip(tip)
-            action.setToolTip(f"{tip} ({action.shortcut().toString()})" if shortcut else tip)
-        action.setCheckable(checkable)
-        action.triggered.connect(slot)
-        self.addAction(action)
-        return action
-
-    def _build_actions(self) -> None:
-        a = self._action
-        key = QKeySequence.StandardKey
-        menu = self.menuBar().addMenu("&File")
-        menu.addAction(a("&Open Project…", self.files.ask_open_project, key.Open))
-        self.recent_menu = menu.addMenu("Open &Recent")
-        self.recent_menu.aboutToShow.connect(self.files.fill_recent_menu)
-        menu.addAction(a("Open &Sample Scene", self.files.open_sample))
-        menu.addAction(a("&Save Project", self.files.save, key.Save))
-        menu.addAction(a("Save Project &As…", self.files.save_as, key.SaveAs))
-        menu.addSeparator()
-        files = self.files
-        menu.addAction(a("Open &Painting…", lambda: files.ask_open("Open a style painting", files.open_style),
-                         "Ctrl+Shift+O", "Open the painting whose style you want"))
-        menu.addAction(a("Open Painting's &Label Map…", lambda: self.files.ask_open("Open a label map",
-                                                                               self.files.open_style_map)))
-        menu.addAction(a("Save Painting's Label &Map…", lambda: self.files.ask_save_png(self.doc.style_ids)))
-        menu.addSeparator()
-        menu.addAction(a("Open &Doodle…", lambda: self.files.ask_open("Open a doodle", self.files.open_doodle)))
-        menu.addAction(a("Save Doo&dle…", lambda: self.files.ask_save_png(self.doc.target_ids)))
-        menu.addAction(a("&New Doodle", self.files.new_doodle,
-                         tip="Clear the doodle to the label in bold (the right button's label)"))
-        menu.addAction(a("Open P&hoto Under Doodle…", lambda: files.ask_open("Open a photo", files.open_photo),
-                         tip="A photo under the doodle keeps its shapes in the result"))
-        menu.addAction(a("Remove Photo", self.files.remove_photo))
-        menu.addSeparator()
-        menu.addAction(a("&Export PNG…", self.files.ask_export, "Ctrl+E", "Save the finished render as a PNG"))
-        menu.addAction(a("Export at &Size…", self.files.ask_export_at_size, "Ctrl+Shift+E",
-                         "Paint the final picture bigger than the preview, starting from it, and save it"))
-        menu.addSeparator()
-        menu.addAction(a("&Quit", self.close, key.Quit))
-
-        menu = self.menuBar().addMenu("&Edit")
-        undo = self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
-        undo.setShortcut(key.Undo)
-        redo = self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
-        redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])   # Linux/Mac and Windows habits
-        menu.addActions([undo, redo])
-        menu.addSeparator()
-        menu.addAction(a("&Suggest Labels…", self.ask_suggest_labels))
-        menu.addAction(a("&Add Label", self.add_label))
-
-        tool_group = QActionGroup(self)
-        self.tool_actions = {}
-        tool_keys = {"brush": ("&Brush", "B"), "eraser": ("&Eraser", "E"), "fill": ("&Fill", "G"),
-                     "eyedropper": ("Eye&dropper", "I")}
-        tool_tips = {"brush": "Paint the selected label (the right button paints the label in bold)",
-                     "eraser": "Erase your strokes: brings back the map as it was opened, suggested or cleared",
-                     "fill": "Fill a connected region with the selected label",
-                     "eyedropper": "Pick the label under the pointer"}
-        tools_menu = self.menuBar().addMenu("&Tools")
-        for tool in TOOLS:
-            text, shortcut = tool_keys[tool]
-            action = a(text, lambda _=False, t=tool: self.set_tool(t), shortcut, tool_tips[tool], checkable=True)
-            tool_group.addAction(action)
-            tools_menu.addAction(action)
-            self.tool_actions[tool] = action
-        self.tool_actions["brush"].setChecked(True)
-        tools_menu.addSeparator()
-        tools_menu.addAction(a("Smaller Brush", lambda: self.set_brush_size(self.tools.size - self._size_step()), "["))
-        tools_menu.addAction(a("Bigger Brush", lambda: self.set_brush_size(self.tools.size + self._size_step()), "]"))
-
-        menu = self.menuBar().addMenu("&View")
-        menu.addAction(a("Zoom &In", lambda: self.active_view.zoom_by(1.25), key.ZoomIn))
-        menu.addAction(a("Zoom &Out", lambda: self.active_view.zoom_by(0.8), key.ZoomOut))
-        menu.addAction(a("&Fit All", self.fit_views, "Ctrl+0"))
-        menu.addAction(a("&Actual Size", lambda: self.active_view.actual_size(), "Ctrl+1"))
-        self.show_map_action = a("Show Label &Map", self.set_map_visible, "M",
-                                 "Show or hide the label map over the painting and the photo", checkable=True)
-        menu.addAction(self.show_map_action)
-        menu.addSeparator()
-        menu.addActions([self.labels_dock.toggleViewAction(), self.settings_dock.toggleViewAction()])
-
-        menu = self.menuBar().addMenu("&Render")
-        self.render_action = a("&Render", self.start_render, "Ctrl+R", "Paint the doodle in the painting's style")
-        self.cancel_action = a("&Cancel", self.cancel_render, "Esc", "Stop the render")
-        self.cancel_action.setEnabled(False)
-        self.live_action = a("&Live", self.set_live, "Ctrl+L",
-                             "Re-render automatically after every stroke or setting change", checkable=True)
-        menu.addActions([self.render_action, self.cancel_action, self.live_action])
-        menu.addSeparator()
-        menu.addAction(a("Remote &Server…", self.ask_remote_server, tip="Render on another machine's GPU"))
-
-        menu = self.menuBar().addMenu("&Help")
-        menu.addAction(a("&How It Works", self.show_help, key.HelpContents))
-        menu.addAction(a("&About doodlepaint", self.show_about))
-
-        toolbar = self.addToolBar("Tools")
-        toolbar.setObjectName("tools_toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        toolbar.addActions(list(self.tool_actions.values()))
-        toolbar.addSeparator()
-        self.size_spin = QSpinBox(minimum=1, maximum=300, suffix=" px", value=self.tools.size)
-        self.size_spin.setToolTip("Brush size ([ and ])")
-        self.size_spin.valueChanged.connect(self.set_brush_size)
-        toolbar.addWidget(QLabel(" Size "))
-        toolbar.addWidget(self.size_spin)
-        toolbar.addSeparator()
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=65)
-        self.opacity_slider.setFixedWidth(120)
-        self.opacity_slider.setToolTip("How opaque the label map is over the painting and the photo")
-        self.opacity_slider.valueChanged.connect(self.set_overlay_opacity)
-        toolbar.addWidget(QLabel(" Map opacity "))
-        toolbar.addWidget(self.opacity_slider)
-        toolbar.addAction(self.show_map_action)
-        toolbar.widgetForAction(self.show_map_action).setStyleSheet(
-            "QToolButton:checked { background: #3e80c8; color: white; border-radius: 3px; }")
-        self.set_map_visible(True)
-        toolbar.addSeparator()
-        toolbar.addAction(undo)
-        toolbar.addAction(redo)
-        # Render has a toolbar of its own: a narrow window folds the tools into the ">>" menu, never Render.
-        toolbar = self.addToolBar("Render")
-        toolbar.setObjectName("render_toolbar")
-        toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        spacer = QWidget()                                      # keeps Render at the right edge
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        toolbar.addWidget(spacer)
-        self.live_box = QCheckBox("Live")
-        self.live_box.setToolTip(self.live_action.statusTip())
-        self.live_box.toggled.connect(self.live_action.setChecked)
-        self.live_box.toggled.connect(self.set_live)
-        toolbar.addWidget(self.live_box)
-        toolbar.addAction(self.render_action)
-        toolbar.addAction(self.cancel_action)
-        toolbar.widgetForAction(self.render_action).setStyleSheet(
-            "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
-            "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
-        toolbar.setMinimumWidth(toolbar.sizeHint().width())     # the tools toolbar gives way, not this one
-        self.set_overlay_opacity(self.opacity_slider.value())
 
     def _connect_panels(self) -> None:
         panel = self.palette_panel
@@ -410,21 +266,22 @@ class MainWindow(QMainWindow):
     # Tools and labels ----------------------------------------------------------------------------
     def set_tool(self, tool: str) -> None:
         self.tools.tool = tool
-        self.tool_actions[tool].setChecked(True)
+        self.menus.tool_actions[tool].setChecked(True)
         for view in (self.style_view, self.doodle_view):
             view.brush_size = self.tools.size if tool in ("brush", "eraser") else 0
             view.setCursor(Qt.CursorShape.CrossCursor if tool in ("fill", "eyedropper") else
                            Qt.CursorShape.ArrowCursor)
             view.update()
 
-    def _size_step(self) -> int:
-        return max(1, self.tools.size // 5)
+    def step_brush_size(self, steps: int) -> None:
+        """[ and ]: a fifth of the size per step, so that small and big brushes change at the same pace."""
+        self.set_brush_size(self.tools.size + steps * max(1, self.tools.size // 5))
 
     def set_brush_size(self, size: int) -> None:
         self.tools.size = max(1, min(300, int(size)))
-        self.size_spin.blockSignals(True)
-        self.size_spin.setValue(self.tools.size)
-        self.size_spin.blockSignals(False)
+        self.menus.size_spin.blockSignals(True)
+        self.menus.size_spin.setValue(self.tools.size)
+        self.menus.size_spin.blockSignals(False)
         self.set_tool(self.tools.tool)
 
     def set_overlay_opacity(self, percent: int) -> None:
@@ -432,14 +289,14 @@ class MainWindow(QMainWindow):
             view.set_overlay_opacity(percent / 100)
 
     def set_map_visible(self, visible: bool) -> None:
-        self.show_map_action.setChecked(visible)
-        self.show_map_action.setIconText("Map shown" if visible else "Map hidden")
+        self.menus.show_map_action.setChecked(visible)
+        self.menus.show_map_action.setIconText("Map shown" if visible else "Map hidden")
         for view in (self.style_view, self.doodle_view):
             view.set_overlay_visible(visible)
 
     def _show_map_to_paint(self) -> None:
         """Painting on a hidden map would be painting blind: a stroke shows the map again."""
-        if not self.show_map_action.isChecked() and self.tools.tool != "eyedropper":
+        if not self.menus.show_map_action.isChecked() and self.tools.tool != "eyedropper":
             self.set_map_visible(True)
             self.statusBar().showMessage("Showing the label map: it is what you paint on (M hides it).", 6000)
 
@@ -541,10 +398,10 @@ class MainWindow(QMainWindow):
 
     # Rendering ----------------------------------------------------------------------------------
     def set_live(self, live: bool) -> None:
-        self.live_action.setChecked(live)
-        self.live_box.blockSignals(True)
-        self.live_box.setChecked(live)
-        self.live_box.blockSignals(False)
+        self.menus.live_action.setChecked(live)
+        self.menus.live_box.blockSignals(True)
+        self.menus.live_box.setChecked(live)
+        self.menus.live_box.blockSignals(False)
         self.live.set_enabled(live)
 
     def schedule_live_render(self) -> None:
@@ -590,7 +447,7 @@ class MainWindow(QMainWindow):
                 self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
 
     def set_busy(self, busy: bool) -> None:
-        self.cancel_action.setEnabled(busy)
+        self.menus.cancel_action.setEnabled(busy)
         self.progress_bar.setVisible(busy)
         if busy:
             self.progress_bar.setValue(0)
@@ -629,7 +486,7 @@ class MainWindow(QMainWindow):
     def render_failed(self, message: str) -> None:
         self.progress_label.setText("Render failed")
         self.set_result_state("failed", "Render failed: the picture is from an earlier render")
-        if self.live_action.isChecked():
+        if self.menus.live_action.isChecked():
             self.statusBar().showMessage(f"Render failed: {message}", 15000)
         else:
             QMessageBox.warning(self, "Render failed", message)
