@@ -50,7 +50,7 @@ def main() -> int:
         window = MainWindow(Recovery(Path(folder)))
         window.doc.params = PRESETS[args.preset].replace(size=window.doc.params.size)
         window.show()
-        window.warm_up()
+        window.rendering.warm_up()
         wait(args.after)
         rows = []
         for index in range(args.renders):
@@ -66,18 +66,18 @@ def main() -> int:
                 marks["done"] = time.perf_counter()
                 loop.quit()
 
-            window.render.progressed.connect(progressed)
-            window.render.finished.connect(finished)
+            window.rendering.controller.progressed.connect(progressed)
+            window.rendering.controller.finished.connect(finished)
             pressed = time.perf_counter()
-            window.render_action.trigger()
+            window.menus.render_action.trigger()
             loop.exec()
-            window.render.progressed.disconnect(progressed)
-            window.render.finished.disconnect(finished)
+            window.rendering.controller.progressed.disconnect(progressed)
+            window.rendering.controller.finished.disconnect(finished)
             row = {"render": index + 1, "since_window_s": round(pressed - opened, 2),
                    "first_frame_s": round(marks["first"] - pressed, 3), "total_s": round(marks["done"] - pressed, 2)}
             print(json.dumps(row), flush=True)
             rows.append(row)
-        size = window.render_size
+        size = window.rendering.render_size
         window.dirty = False
         window.close()
     result = {"preset": args.preset, "size": [size.width(), size.height()], "after_s": args.after, "rows": rows}

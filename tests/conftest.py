@@ -134,6 +134,6 @@ def window(qtbot, qt_state, tiny_document, tiny_encoder, tiny_decoder, tmp_path)
     qtbot.waitExposed(main)
     main.messages = qt_state
     yield main
-    main.render.shutdown()
+    main.rendering.controller.shutdown()
     main.dirty = False
     main.close()

@@ -24,8 +24,8 @@ def dialogs(monkeypatch, tmp_path):
 
 
 def _render(window, qtbot):
-    window.start_render()
-    qtbot.waitUntil(lambda: window.doc.result is not None and not window.render.busy, timeout=30_000)
+    window.rendering.start_render()
+    qtbot.waitUntil(lambda: window.doc.result is not None and not window.rendering.controller.busy, timeout=30_000)
 
 
 def test_the_first_save_starts_in_the_documents_folder_not_the_samples(window, dialogs, tmp_path, monkeypatch):

@@ -63,8 +63,8 @@ def test_bad_files_give_a_message_and_the_app_stays_usable(window, qtbot, tmp_pa
     assert kinds == [("warning", "Cannot open the painting"), ("warning", "Cannot open the doodle"),
                      ("warning", "Cannot open the project")]
     assert "damaged" in window.messages[-1][2]
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
 
 
 def test_a_doodle_in_foreign_colours_is_explained(window, tmp_path):
@@ -111,13 +111,13 @@ def test_closing_with_unsaved_changes_asks(window, monkeypatch):
 
 def test_quitting_during_a_render_cancels_and_waits(window, qtbot):
     from conftest import TinyEncoder
-    window.render.encoder = TinyEncoder(delay=0.02)
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
     window.doc.params = window.doc.params.replace(iterations=400)
-    with qtbot.waitSignal(window.render.progressed, timeout=30_000):
-        window.start_render()
-    worker = window.render.worker
+    with qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000):
+        window.rendering.start_render()
+    worker = window.rendering.controller.worker
     assert window.close()
-    assert window.render.worker is None and not worker.isRunning()
+    assert window.rendering.controller.worker is None and not worker.isRunning()
 
 
 def test_the_app_module_starts(tmp_path):

@@ -9,16 +9,16 @@ from conftest import TinyEncoder
 
 def _frames(window):
     frames = []
-    window.render.progressed.connect(lambda p: p.frame is not None and frames.append(p))
+    window.rendering.controller.progressed.connect(lambda p: p.frame is not None and frames.append(p))
     return frames
 
 
 def test_a_tiny_render_shows_progressive_frames_and_finishes(window, qtbot):
     window.doc.params = window.doc.params.replace(size=64, phases=2, iterations=3)
     frames = _frames(window)
-    with qtbot.waitSignal(window.render.finished, timeout=60_000) as finished:
-        window.start_render()
-    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000) as finished:
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
     assert len(frames) >= 3 and frames[-1].done
     assert frames[0].stage == "instant" and frames[0].frame.shape == (64, 64, 3)   # the instant picture first
     assert frames[1].phase == 1 and frames[1].frame.shape[1] < frames[-1].frame.shape[1]   # then coarse to fine
@@ -29,56 +29,56 @@ def test_a_tiny_render_shows_progressive_frames_and_finishes(window, qtbot):
 
 
 def test_cancel_stops_a_render_and_a_new_one_starts(window, qtbot):
-    window.render.encoder = TinyEncoder(delay=0.02)
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
     window.doc.params = window.doc.params.replace(iterations=400)
-    with qtbot.waitSignal(window.render.progressed, timeout=30_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000):
+        window.rendering.start_render()
     assert window.menus.cancel_action.isEnabled()
     window.menus.cancel_action.trigger()
-    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
     assert window.doc.result is None and window.progress_label.text() == "Cancelled"
-    window.render.encoder = TinyEncoder()
+    window.rendering.controller.encoder = TinyEncoder()
     window.doc.params = window.doc.params.replace(iterations=2)
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
     assert window.doc.result is not None
 
 
 def test_a_new_render_replaces_a_running_one(window, qtbot):
-    window.render.encoder = TinyEncoder(delay=0.02)
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
     window.doc.params = window.doc.params.replace(iterations=400)
-    first = window.render.start(window.doc.request(), "cpu")
-    qtbot.waitSignal(window.render.progressed, timeout=30_000).wait()
-    window.render.encoder = TinyEncoder()
+    first = window.rendering.controller.start(window.doc.request(), "cpu")
+    qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000).wait()
+    window.rendering.controller.encoder = TinyEncoder()
     window.doc.params = window.doc.params.replace(iterations=2)
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        second = window.start_render() or window.render.job
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        second = window.rendering.start_render() or window.rendering.controller.job
     assert second > first and window.doc.result is not None
 
 
 def test_frames_of_a_stale_job_are_dropped(window, qtbot):
     seen = []
-    window.render.progressed.connect(seen.append)
+    window.rendering.controller.progressed.connect(seen.append)
     stale = Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, frame=np.zeros((8, 8, 3), np.uint8), done=True)
-    window.render.on_progress(window.render.job - 1, stale)
-    window.render.on_failure(window.render.job - 1, "old news")
+    window.rendering.controller.on_progress(window.rendering.controller.job - 1, stale)
+    window.rendering.controller.on_failure(window.rendering.controller.job - 1, "old news")
     assert seen == [] and window.doc.result is None and window.messages == []
-    window.render.on_progress(window.render.job, stale)
+    window.rendering.controller.on_progress(window.rendering.controller.job, stale)
     assert seen == [stale] and window.doc.result is stale.frame
 
 
 def test_an_engine_notice_shows_in_the_status_bar(window):
     notice = "out of GPU memory matching 1024x768 in chunks of 4096; retried with chunks of 1024"
-    window.render.on_progress(window.render.job, Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, message=notice))
+    window.rendering.controller.on_progress(window.rendering.controller.job, Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, message=notice))
     assert window.statusBar().currentMessage() == notice
 
 
 def test_progress_shows_the_share_of_work_and_an_eta_once_it_means_something(window):
     early = Progress(1, 3, 2, 64, 2, 160, 0.0, 0.5, 300.0, fraction=0.02)
-    window.render.on_progress(window.render.job, early)
+    window.rendering.controller.on_progress(window.rendering.controller.job, early)
     assert "estimating" in window.progress_label.text() and window.progress_bar.value() == 20
     later = Progress(3, 3, 8, 32, 136, 160, 0.0, 30.0, 42.4, fraction=0.5)
-    window.render.on_progress(window.render.job, later)
+    window.rendering.controller.on_progress(window.rendering.controller.job, later)
     assert window.progress_label.text() == "Phase 3/3 · step 8/32 · about 42 s left"
     assert window.progress_bar.value() == 500
 
@@ -86,27 +86,27 @@ def test_progress_shows_the_share_of_work_and_an_eta_once_it_means_something(win
 def test_live_mode_renders_after_a_setting_changes(window, qtbot):
     window.menus.live_box.setChecked(True)
     assert window.menus.live_action.isChecked()
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
         window.params_panel.gamma.spin.setValue(80)
     assert window.doc.result is not None
-    qtbot.waitUntil(lambda: not window.render.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
 
 
 def test_an_engine_error_is_a_message_and_the_app_carries_on(window, qtbot):
     window.doc.target_ids[:] = window.doc.add_label()        # a label the painting does not have
-    with qtbot.waitSignal(window.render.failed, timeout=30_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.failed, timeout=30_000):
+        window.rendering.start_render()
     qtbot.waitUntil(lambda: bool(window.messages), timeout=5_000)
     assert window.messages[-1][0] == "warning" and "does not appear in the style map" in window.messages[-1][2]
     window.doc.target_ids[:] = 0
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
 
 
 def test_export_writes_a_png_with_the_parameters(window, qtbot, tmp_path):
     window.doc.params = window.doc.params.replace(gamma=77.0, seed=5)
-    with qtbot.waitSignal(window.render.finished, timeout=60_000):
-        window.start_render()
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
     path = tmp_path / "art.png"
     window.files.export_png(str(path))
     image = Image.open(path)

@@ -124,8 +124,8 @@ def test_a_doodle_in_a_foreign_colour_names_the_labels(window, tmp_path):
 def test_a_doodle_label_missing_from_the_painting_is_named(window, qtbot):
     window.doc.names[:] = ["sky", "sea"]
     window.doc.style_ids[:] = 0
-    window.start_render()
-    qtbot.waitUntil(lambda: not window.render.busy, timeout=20_000)
+    window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=20_000)
     assert "“sea” (#0000ff)" in window.messages[-1][2]
 
 

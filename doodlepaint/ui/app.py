@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     app = application(argv)
     window = MainWindow(Recovery(recovery_folder()))
     window.show()
-    window.warm_up()
+    window.rendering.warm_up()
     # Recovery comes first, even with a file to open: a clean exit would otherwise delete unsaved work unseen.
     QTimer.singleShot(0, lambda: window.files.offer_recovery() or (options.file and window.files.open_path(options.file)))
     if options.render_on_start:
-        QTimer.singleShot(500, window.start_render)
+        QTimer.singleShot(500, window.rendering.start_render)
     return app.exec()
 
 

@@ -9,13 +9,12 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, QSize, Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import DoodleError, device_name, pick_device
-from doodlepaint.engine.transfer import output_size
 from doodlepaint.model.autosave import Recovery
 from doodlepaint.model.document import Document
 from doodlepaint.model.painting import Stroke
@@ -24,14 +23,13 @@ from doodlepaint.ui.document_files import DocumentFiles, sample_document
 from doodlepaint.ui.export_size import ExportAtSize
 from doodlepaint.ui.help_text import HOW_IT_WORKS
 from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
-from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
 from doodlepaint.ui.menus import WindowMenus
 from doodlepaint.ui.painting import EditCommand, PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
-from doodlepaint.ui.remote_dialog import REMOTE, REMOTE_DEVICE, RemoteServerDialog, remote_server
-from doodlepaint.ui.render import RenderController, WarmUp
+from doodlepaint.ui.remote_dialog import REMOTE, REMOTE_DEVICE, RemoteServerDialog
+from doodlepaint.ui.rendering import RenderSession
 
 DOCK_WIDTH = 300        # leaves the three views room in an 800 px window
 
@@ -74,11 +72,10 @@ class MainWindow(QMainWindow):
         self.tools = ToolState()
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
-        self.render = RenderController(encoder, self)
+        self.rendering = RenderSession(self, encoder)
         self.export_at_size = ExportAtSize(self, encoder)
         self.export_at_size.saved.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
         self.export_at_size.failed.connect(lambda message: QMessageBox.warning(self, "Cannot export", message))
-        self.render_size = QSize()
         self.undo_group = QUndoGroup(self)
         self.style_undo, self.doodle_undo = QUndoStack(self.undo_group), QUndoStack(self.undo_group)
 
@@ -111,10 +108,6 @@ class MainWindow(QMainWindow):
         self.params_panel.set_device(self.device_choice)
         self._connect_panels()
 
-        self.live = LivePreview(self._live_request, self)
-        self.live.start.connect(self._start_job)
-        self.render_stage = "render"
-        self.warm_thread: WarmUp | None = None
 
         self.files = DocumentFiles(self, recovery)
         self._build_layout()
@@ -181,15 +174,10 @@ class MainWindow(QMainWindow):
         panel.suggest_requested.connect(self.ask_suggest_labels)
         self.params_panel.params_changed.connect(self.set_params)
         self.params_panel.device_changed.connect(self.set_device)
-        self.render.progressed.connect(self.show_progress)
-        self.render.finished.connect(self.render_finished)
-        self.render.failed.connect(self.render_failed)
-        self.render.busy_changed.connect(self.set_busy)
 
     # Document <-> widgets ------------------------------------------------------------------------
     def set_document(self, document: Document, path: Path | None) -> None:
-        self.render.cancel()
-        self.live.edited()      # a pending refinement belongs to the old document; Live paints the new one
+        self.rendering.document_replaced()
         self.doc, self.project_path = document, path
         self.tools.label = min(self.tools.label, len(document.palette) - 1)
         self.tools.background = min(self.tools.background, len(document.palette) - 1)
@@ -198,9 +186,9 @@ class MainWindow(QMainWindow):
         self.set_dirty(False)
         self.fit_views()
         if document.result is not None:
-            self.set_result_state("done", "The render saved with this project")
+            self.rendering.set_result_state("done", "The render saved with this project")
         else:
-            self.set_result_state("empty", "Not rendered yet")
+            self.rendering.set_result_state("empty", "Not rendered yet")
 
     def reset_history(self) -> None:
         """Maps were replaced or renumbered: old undo steps no longer apply."""
@@ -253,10 +241,7 @@ class MainWindow(QMainWindow):
 
     def document_edited(self) -> None:
         self.set_dirty(True)
-        if self.result_state.kind in ("done", "instant", "refining") and not self.live.enabled:
-            self.set_result_state("stale", "Stale: the doodle, the painting or a setting changed since this "
-                                           "render. Render again (or turn on Live) to update it.")
-        self.schedule_live_render()
+        self.rendering.document_edited()
 
     def _activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
         self.active_view = view
@@ -389,7 +374,7 @@ class MainWindow(QMainWindow):
     def set_device(self, choice: str) -> None:
         self.device_choice = choice
         self.settings.setValue("device", choice)
-        self.schedule_live_render()
+        self.rendering.schedule_live_render()
 
     def ask_remote_server(self) -> None:
         if RemoteServerDialog(self.settings, self).exec():
@@ -397,100 +382,6 @@ class MainWindow(QMainWindow):
             self.set_device(REMOTE)
 
     # Rendering ----------------------------------------------------------------------------------
-    def set_live(self, live: bool) -> None:
-        self.menus.live_action.setChecked(live)
-        self.menus.live_box.blockSignals(True)
-        self.menus.live_box.setChecked(live)
-        self.menus.live_box.blockSignals(False)
-        self.live.set_enabled(live)
-
-    def schedule_live_render(self) -> None:
-        self.live.edited()
-
-    def start_render(self) -> None:
-        self.live.render_now()
-
-    def _live_request(self):
-        return self.doc.request()
-
-    def warm_up(self) -> None:
-        """Load the networks and encode the painting in the background while the window opens."""
-        with contextlib.suppress(DoodleError):
-            self.warm_thread = WarmUp(instant_request(self.doc.request()), pick_device(self.device_choice), self)
-            self.warm_thread.start()
-
-    def _start_job(self, request, stage: str) -> None:
-        with self.guard("Cannot render"):
-            device = remote_server(self.settings) if self.device_choice == REMOTE else pick_device(self.device_choice)
-            width, height = output_size(request)
-            self.render_size = QSize(width, height)
-            self.render_stage = stage
-            self.render.start(request, device)
-            self.progress_label.setText("Starting…")
-            words = {"instant": "Painting the instant preview…", "refining": "Refining the instant preview…",
-                     "render": "Rendering…"}
-            self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
-
-    def set_result_state(self, kind: str, text: str) -> None:
-        """Say what the Result view shows; a stale or unfinished picture is dimmed."""
-        self.result_state = ResultState(kind, text)
-        colours = {"stale": "#b36b00", "failed": "#b00020", "done": "#2e7d32", "instant": "#2e6fb3"}
-        self.result_state_label.setText(text)
-        self.result_state_label.setStyleSheet(f"color: {colours.get(kind, '#808080')};")
-        self.result_view.setEnabled(kind not in ("stale",))
-
-    def cancel_render(self) -> None:
-        if self.render.busy:
-            self.render.cancel()
-            self.progress_label.setText("Cancelled")
-            if self.doc.result is not None:
-                self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
-
-    def set_busy(self, busy: bool) -> None:
-        self.menus.cancel_action.setEnabled(busy)
-        self.progress_bar.setVisible(busy)
-        if busy:
-            self.progress_bar.setValue(0)
-
-    def show_progress(self, progress) -> None:
-        if progress.phases == 0:             # a remote render waiting in its server's queue
-            self.progress_label.setText(progress.message)
-            return
-        self.progress_bar.setValue(round(1000 * progress.fraction))
-        eta = ("estimating the time left" if not progress.eta_known else
-               f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
-        if progress.stage == "instant":
-            self.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
-        else:
-            doing = "Refining" if self.render_stage == "refining" else "Phase"
-            self.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
-                                        f"{progress.steps} · {eta}")
-        if progress.message:
-            self.statusBar().showMessage(progress.message, 10000)
-        if progress.frame is not None:
-            self.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
-
-    def render_finished(self, progress) -> None:
-        self.doc.result = progress.frame
-        self.result_view.set_images(qimage_from_rgb(progress.frame))
-        if self.render_stage == "instant":
-            self.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
-            refine = self.doc.params.method not in FEED_FORWARD
-            self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
-            self.live.instant_finished(progress.frame)
-        else:
-            what = "Refined" if self.render_stage == "refining" else "Done"
-            self.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
-            self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
-
-    def render_failed(self, message: str) -> None:
-        self.progress_label.setText("Render failed")
-        self.set_result_state("failed", "Render failed: the picture is from an earlier render")
-        if self.menus.live_action.isChecked():
-            self.statusBar().showMessage(f"Render failed: {message}", 15000)
-        else:
-            QMessageBox.warning(self, "Render failed", message)
-
     # Files --------------------------------------------------------------------------------------
     @contextlib.contextmanager
     def guard(self, what: str):
@@ -542,12 +433,8 @@ class MainWindow(QMainWindow):
         if not self.files.maybe_save():
             event.ignore()
             return
-        self.live.stop()
         self.files.autosave_timer.stop()
-        if self.warm_thread is not None:
-            self.warm_thread.requestInterruption()
-            self.warm_thread.wait()
-        self.render.shutdown()
+        self.rendering.shutdown()
         self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())

@@ -88,10 +88,11 @@ class WindowMenus:
         menu.addActions([window.labels_dock.toggleViewAction(), window.settings_dock.toggleViewAction()])
 
         menu = window.menuBar().addMenu("&Render")
-        self.render_action = a("&Render", window.start_render, "Ctrl+R", "Paint the doodle in the painting's style")
-        self.cancel_action = a("&Cancel", window.cancel_render, "Esc", "Stop the render")
+        rendering = window.rendering
+        self.render_action = a("&Render", rendering.start_render, "Ctrl+R", "Paint the doodle in the painting's style")
+        self.cancel_action = a("&Cancel", rendering.cancel_render, "Esc", "Stop the render")
         self.cancel_action.setEnabled(False)
-        self.live_action = a("&Live", window.set_live, "Ctrl+L",
+        self.live_action = a("&Live", rendering.set_live, "Ctrl+L",
                              "Re-render automatically after every stroke or setting change", checkable=True)
         menu.addActions([self.render_action, self.cancel_action, self.live_action])
         menu.addSeparator()
@@ -136,7 +137,7 @@ class WindowMenus:
         self.live_box = QCheckBox("Live")
         self.live_box.setToolTip(self.live_action.statusTip())
         self.live_box.toggled.connect(self.live_action.setChecked)
-        self.live_box.toggled.connect(window.set_live)
+        self.live_box.toggled.connect(rendering.set_live)
         toolbar.addWidget(self.live_box)
         toolbar.addAction(self.render_action)
         toolbar.addAction(self.cancel_action)

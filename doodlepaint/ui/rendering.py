@@ -1,0 +1,153 @@
+"""Rendering in the main window: Render, Cancel and Live, the background job, and what the Result view says.
+
+A collaborator of MainWindow. It owns the render thread (RenderController), Live mode (LivePreview: an
+instant picture per edit, refined after a pause), the warm-up thread, and the Result view's state line;
+it reads the document and the device choice from the window and shows frames and progress there.
+"""
+from __future__ import annotations
+
+import contextlib
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QMessageBox
+
+from doodlepaint.engine import DoodleError, pick_device
+from doodlepaint.engine.transfer import output_size
+from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
+from doodlepaint.ui.qimages import qimage_from_rgb
+from doodlepaint.ui.remote_dialog import REMOTE, remote_server
+from doodlepaint.ui.render import RenderController, WarmUp
+
+STALE_KINDS = ("done", "instant", "refining")     # pictures an edit makes out of date
+
+
+class RenderSession:
+    def __init__(self, window, encoder=None):
+        self.window = window
+        self.controller = RenderController(encoder, window)
+        self.controller.progressed.connect(self.show_progress)
+        self.controller.finished.connect(self.render_finished)
+        self.controller.failed.connect(self.render_failed)
+        self.controller.busy_changed.connect(self.set_busy)
+        self.live = LivePreview(self.live_request, window)
+        self.live.start.connect(self.start_job)
+        self.render_size = QSize()
+        self.stage = "render"
+        self.warm_thread: WarmUp | None = None
+        self.result_state = ResultState("empty", "")
+
+    def document_replaced(self) -> None:
+        """A new document: the running job and a pending refinement belong to the old one."""
+        self.controller.cancel()
+        self.live.edited()
+
+    def document_edited(self) -> None:
+        """An edit dims the picture it outdates (unless Live repaints it at once) and schedules Live."""
+        if self.result_state.kind in STALE_KINDS and not self.live.enabled:
+            self.set_result_state("stale", "Stale: the doodle, the painting or a setting changed since this "
+                                           "render. Render again (or turn on Live) to update it.")
+        self.schedule_live_render()
+
+    def shutdown(self) -> None:
+        """Stop every thread before the window closes (tests fail on a leaked thread)."""
+        self.live.stop()
+        if self.warm_thread is not None:
+            self.warm_thread.requestInterruption()
+            self.warm_thread.wait()
+        self.controller.shutdown()
+
+    def set_live(self, live: bool) -> None:
+        self.window.menus.live_action.setChecked(live)
+        self.window.menus.live_box.blockSignals(True)
+        self.window.menus.live_box.setChecked(live)
+        self.window.menus.live_box.blockSignals(False)
+        self.live.set_enabled(live)
+
+    def schedule_live_render(self) -> None:
+        self.live.edited()
+
+    def start_render(self) -> None:
+        self.live.render_now()
+
+    def live_request(self):
+        return self.window.doc.request()
+
+    def warm_up(self) -> None:
+        """Load the networks and encode the painting in the background while the window opens."""
+        with contextlib.suppress(DoodleError):
+            device = pick_device(self.window.device_choice)
+            self.warm_thread = WarmUp(instant_request(self.window.doc.request()), device, self.window)
+            self.warm_thread.start()
+
+    def start_job(self, request, stage: str) -> None:
+        with self.window.guard("Cannot render"):
+            choice = self.window.device_choice
+            device = remote_server(self.window.settings) if choice == REMOTE else pick_device(choice)
+            width, height = output_size(request)
+            self.render_size = QSize(width, height)
+            self.stage = stage
+            self.controller.start(request, device)
+            self.window.progress_label.setText("Starting…")
+            words = {"instant": "Painting the instant preview…", "refining": "Refining the instant preview…",
+                     "render": "Rendering…"}
+            self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
+
+    def set_result_state(self, kind: str, text: str) -> None:
+        """Say what the Result view shows; a stale or unfinished picture is dimmed."""
+        self.result_state = ResultState(kind, text)
+        colours = {"stale": "#b36b00", "failed": "#b00020", "done": "#2e7d32", "instant": "#2e6fb3"}
+        self.window.result_state_label.setText(text)
+        self.window.result_state_label.setStyleSheet(f"color: {colours.get(kind, '#808080')};")
+        self.window.result_view.setEnabled(kind not in ("stale",))
+
+    def cancel_render(self) -> None:
+        if self.controller.busy:
+            self.controller.cancel()
+            self.window.progress_label.setText("Cancelled")
+            if self.window.doc.result is not None:
+                self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
+
+    def set_busy(self, busy: bool) -> None:
+        self.window.menus.cancel_action.setEnabled(busy)
+        self.window.progress_bar.setVisible(busy)
+        if busy:
+            self.window.progress_bar.setValue(0)
+
+    def show_progress(self, progress) -> None:
+        if progress.phases == 0:             # a remote render waiting in its server's queue
+            self.window.progress_label.setText(progress.message)
+            return
+        self.window.progress_bar.setValue(round(1000 * progress.fraction))
+        eta = ("estimating the time left" if not progress.eta_known else
+               f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
+        if progress.stage == "instant":
+            self.window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
+        else:
+            doing = "Refining" if self.stage == "refining" else "Phase"
+            self.window.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
+                                        f"{progress.steps} · {eta}")
+        if progress.message:
+            self.window.statusBar().showMessage(progress.message, 10000)
+        if progress.frame is not None:
+            self.window.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
+
+    def render_finished(self, progress) -> None:
+        self.window.doc.result = progress.frame
+        self.window.result_view.set_images(qimage_from_rgb(progress.frame))
+        if self.stage == "instant":
+            self.window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
+            refine = self.window.doc.params.method not in FEED_FORWARD
+            self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
+            self.live.instant_finished(progress.frame)
+        else:
+            what = "Refined" if self.stage == "refining" else "Done"
+            self.window.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
+            self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
+
+    def render_failed(self, message: str) -> None:
+        self.window.progress_label.setText("Render failed")
+        self.set_result_state("failed", "Render failed: the picture is from an earlier render")
+        if self.window.menus.live_action.isChecked():
+            self.window.statusBar().showMessage(f"Render failed: {message}", 15000)
+        else:
+            QMessageBox.warning(self.window, "Render failed", message)
