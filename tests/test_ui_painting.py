@@ -25,7 +25,7 @@ def test_the_overlay_follows_the_brush_during_a_stroke(window, qtbot):
     full_redraws, dabs = [], []
     painter.changed.connect(lambda: full_redraws.append(1))
     painter.painted.connect(lambda *rectangle: dabs.append(rectangle))
-    window.select_label(1)
+    window.labels.select_label(1)
     window.set_brush_size(3)
     untouched = view.overlay.pixelColor(2, 12)
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 4))
@@ -42,7 +42,7 @@ def test_the_overlay_follows_the_brush_during_a_stroke(window, qtbot):
 def test_a_mouse_stroke_paints_the_map_and_one_undo_restores_it(window, qtbot):
     view, ids = window.doodle_view, window.doc.target_ids
     before = ids.copy()
-    window.select_label(1)
+    window.labels.select_label(1)
     window.set_brush_size(3)
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 4))
     for x in (4, 8, 12, 14):
@@ -59,7 +59,7 @@ def test_a_mouse_stroke_paints_the_map_and_one_undo_restores_it(window, qtbot):
 
 def test_the_overlay_shows_the_painted_labels(window, qtbot):
     view = window.style_view
-    window.select_label(0)
+    window.labels.select_label(0)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 8, 12))
     assert window.doc.style_ids[12, 8] == 0
     assert view.overlay.pixelColor(8, 12).name() == hex_colour(window.doc.palette[0])
@@ -68,7 +68,7 @@ def test_the_overlay_shows_the_painted_labels(window, qtbot):
 def test_fill_replaces_a_connected_region_in_one_step(window, qtbot):
     view = window.doodle_view
     window.set_tool("fill")
-    window.select_label(0)
+    window.labels.select_label(0)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 12, 3))
     assert np.all(window.doc.target_ids == 0)
     assert window.doodle_undo.count() == 1
@@ -76,7 +76,7 @@ def test_fill_replaces_a_connected_region_in_one_step(window, qtbot):
 
 def test_the_right_button_paints_the_label_in_bold(window, qtbot):
     view = window.doodle_view
-    window.set_right_button_label(1)
+    window.labels.set_right_button_label(1)
     window.set_brush_size(1)
     qtbot.mouseClick(view, Qt.MouseButton.RightButton, pos=at(view, 2, 2))
     assert window.doc.target_ids[2, 2] == 1
@@ -87,12 +87,12 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
     view = window.doodle_view
     opened = window.doc.target_ids.copy()           # left half label 0, right half label 1
     window.set_brush_size(3)
-    window.select_label(1)
+    window.labels.select_label(1)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 3, 3))
-    window.select_label(0)
+    window.labels.select_label(0)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 12, 3))
     assert window.doc.target_ids[3, 3] == 1 and window.doc.target_ids[3, 12] == 0
-    window.set_right_button_label(1)                      # the right button's label plays no part in erasing
+    window.labels.set_right_button_label(1)                      # the right button's label plays no part in erasing
     window.set_tool("eraser")
     qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 3))
     qtbot.mouseMove(view, at(view, 14, 3))
@@ -104,9 +104,9 @@ def test_the_eraser_takes_strokes_back_to_the_map_as_opened(window, qtbot):
 
 def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
     view = window.doodle_view
-    window.set_right_button_label(0)
+    window.labels.set_right_button_label(0)
     window.files.new_doodle()
-    window.select_label(1)
+    window.labels.select_label(1)
     window.set_brush_size(2)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 5, 5))
     assert window.doc.target_ids[5, 5] == 1
@@ -118,7 +118,7 @@ def test_after_new_doodle_the_eraser_clears_to_the_blank_doodle(window, qtbot):
 def test_ctrl_y_and_ctrl_shift_z_both_redo(window, qtbot):
     view = window.doodle_view
     before = window.doc.target_ids.copy()
-    window.select_label(1)
+    window.labels.select_label(1)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 3, 3))
     painted = window.doc.target_ids.copy()
     for redo_key in ("Ctrl+Y", "Ctrl+Shift+Z"):
@@ -131,7 +131,7 @@ def test_ctrl_y_and_ctrl_shift_z_both_redo(window, qtbot):
 
 def test_shift_click_draws_a_straight_line(window, qtbot):
     view = window.style_view
-    window.select_label(1)
+    window.labels.select_label(1)
     window.set_brush_size(1)
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 1, 1))
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier, at(view, 6, 1))
@@ -140,7 +140,7 @@ def test_shift_click_draws_a_straight_line(window, qtbot):
 
 def test_the_eyedropper_selects_the_label_under_the_pointer(window, qtbot):
     view = window.doodle_view
-    window.select_label(0)
+    window.labels.select_label(0)
     window.set_tool("eyedropper")
     qtbot.mouseClick(view, Qt.MouseButton.LeftButton, pos=at(view, 12, 8))
     assert window.tools.label == 1 and window.palette_panel.list.currentRow() == 1
@@ -178,7 +178,7 @@ def test_palette_edits_reach_the_document(window, monkeypatch):
 def test_suggest_labels_is_one_undo_step(window):
     before = window.doc.style_ids.copy()
     window.doc.style[:, :4] = (250, 250, 250)
-    window.suggest_labels(3)
+    window.labels.suggest_labels(3)
     assert len(window.doc.palette) == 3 and len(np.unique(window.doc.style_ids)) == 3
     window.style_undo.undo()
     assert np.array_equal(window.doc.style_ids, before)

@@ -13,7 +13,7 @@ from test_ui_painting import at
 
 
 def _hand_correct_the_painting_map(window, qtbot):
-    window.select_label(1)
+    window.labels.select_label(1)
     window.set_brush_size(2)
     qtbot.mouseClick(window.style_view, Qt.MouseButton.LeftButton, pos=at(window.style_view, 3, 3))
     assert window.style_undo.count() == 1
@@ -24,7 +24,7 @@ def test_suggest_labels_asks_before_replacing_a_corrected_map(window, qtbot, mon
     corrected = window.doc.style_ids.copy()
     asked = []
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: asked.append("count") or (3, True))
-    window.ask_suggest_labels()                         # the recorded question answers no (Discard)
+    window.labels.ask_suggest_labels()                         # the recorded question answers no (Discard)
     assert [m[1] for m in window.messages] == ["Replace the label map?"]
     assert not asked and np.array_equal(window.doc.style_ids, corrected)
 
@@ -39,7 +39,7 @@ def test_suggest_labels_is_one_undoable_step_on_the_painting_map(window, qtbot, 
     corrected = window.doc.style_ids.copy()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     monkeypatch.setattr(QInputDialog, "getInt", lambda *a, **k: (3, True))
-    window.ask_suggest_labels()
+    window.labels.ask_suggest_labels()
     assert not np.array_equal(window.doc.style_ids, corrected)
     assert window.style_undo.count() == 2 and window.style_undo.undoText() == "Suggest labels"
     window.menus.undo_action.trigger()                        # Edit → Undo, as Ctrl+Z would
@@ -61,7 +61,7 @@ def test_hiding_the_map_never_hides_the_doodle_being_painted(window, qtbot):
 def test_a_stroke_on_a_hidden_map_shows_the_map(window, qtbot):
     window.menus.show_map_action.trigger()
     assert not window.style_view.overlay_shown()        # over the painting the map hides
-    window.select_label(0)
+    window.labels.select_label(0)
     qtbot.mouseClick(window.style_view, Qt.MouseButton.LeftButton, pos=at(window.style_view, 8, 12))
     assert window.menus.show_map_action.isChecked() and window.style_view.overlay_shown()
 
@@ -105,7 +105,7 @@ def test_a_label_gets_a_new_colour_on_both_maps(window, monkeypatch):
 
 def test_a_colour_too_close_to_another_label_is_refused(window):
     before = window.doc.palette.copy()
-    window.set_label_colour(1, (250, 5, 5))              # label 0 is pure red
+    window.labels.set_label_colour(1, (250, 5, 5))              # label 0 is pure red
     assert np.array_equal(window.doc.palette, before)
     assert window.messages[-1][1] == "Cannot change the label's colour" and "“a”" in window.messages[-1][2]
 

@@ -55,9 +55,10 @@ class DocumentFiles:
         return str(self.window.settings.value("last_folder", str(Path.home())))
 
     def _remember(self, path) -> None:
-        self.window.settings.setValue("last_folder", str(Path(path).parent))
-        recent = [p for p in self.window.settings.value("recent", [], type=list) if p != str(path)]
-        self.window.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
+        window = self.window
+        window.settings.setValue("last_folder", str(Path(path).parent))
+        recent = [p for p in window.settings.value("recent", [], type=list) if p != str(path)]
+        window.settings.setValue("recent", [str(path), *recent][:MAX_RECENT])
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         menu.clear()
@@ -76,33 +77,35 @@ class DocumentFiles:
             self.open_style(path)
 
     def open_style(self, path: str) -> None:
-        if self.window.style_undo.canUndo() and not confirm_replace(
-                self.window, "Open another painting?",
+        window = self.window
+        if window.style_undo.canUndo() and not confirm_replace(
+                window, "Open another painting?",
                 "Its label map replaces the one you corrected; this cannot be undone."):
             return
-        with self.window.guard("Cannot open the painting"):
+        with window.guard("Cannot open the painting"):
             rgb = load_rgb(path, "painting")
             sem = sibling_style_map(path)
-            self.window.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
-            self.window.reset_history()
-            self.window.refresh_all()
-            self.window.style_view.fit()
-            self.window.document_edited()
+            window.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
+            window.reset_history()
+            window.refresh_all()
+            window.style_view.fit()
+            window.document_edited()
             self._remember(path)
-            self.window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
+            window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
                                          "Suggested a label map from the painting's colours: correct it with "
                                          "the brush and name the labels.", 10000)
 
     def open_style_map(self, path: str) -> None:
-        if self.window.style_undo.canUndo() and not confirm_replace(
-                self.window, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
+        window = self.window
+        if window.style_undo.canUndo() and not confirm_replace(
+                window, "Replace the label map?", "The label map you open replaces the one you corrected, and may "
                 "renumber the labels; this cannot be undone."):
             return
-        with self.window.guard("Cannot open the label map"):
-            self.window.doc.set_style_map(load_rgb(path, "label map"))
-            self.window.reset_history()
-            self.window.refresh_maps()
-            self.window.document_edited()
+        with window.guard("Cannot open the label map"):
+            window.doc.set_style_map(load_rgb(path, "label map"))
+            window.reset_history()
+            window.refresh_maps()
+            window.document_edited()
 
     def open_doodle(self, path: str) -> None:
         with self.window.guard("Cannot open the doodle"):
@@ -111,23 +114,24 @@ class DocumentFiles:
     def _replace_doodle(self, rgb: np.ndarray) -> None:
         """A doodle of the same size is one undo step; one of another size asks first when the doodle has
         strokes, since the old strokes cannot be undone on a map of another size."""
-        ids, content = self.window.doc.target_ids, self.window.doc.content
-        self.window.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
-        if self.window.doc.target_ids.shape == ids.shape:
+        window = self.window
+        ids, content = window.doc.target_ids, window.doc.content
+        window.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
+        if window.doc.target_ids.shape == ids.shape:
             stroke = Stroke(ids)
-            ids[...] = self.window.doc.target_ids               # in place: the doodle's undo steps refer to this array
-            self.window.doc.target_ids = ids
+            ids[...] = window.doc.target_ids               # in place: the doodle's undo steps refer to this array
+            window.doc.target_ids = ids
             edit = stroke.finish()
             if edit is not None:
-                painter = self.window.doodle_painter
-                self.window.doodle_undo.push(EditCommand(edit, "Open doodle", painter.history_changed))
-                self.window.doodle_painter.keep_original()
-                self.window.doodle_painter.history_changed()
-            self.window._activate(self.window.doodle_view, self.window.doodle_undo)
-        elif self.window.doodle_undo.canUndo() and not confirm_replace(
-                self.window, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
+                painter = window.doodle_painter
+                window.doodle_undo.push(EditCommand(edit, "Open doodle", painter.history_changed))
+                window.doodle_painter.keep_original()
+                window.doodle_painter.history_changed()
+            window.activate(window.doodle_view, window.doodle_undo)
+        elif window.doodle_undo.canUndo() and not confirm_replace(
+                window, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
                 "cannot be undone after it."):
-            self.window.doc.target_ids, self.window.doc.content = ids, content
+            window.doc.target_ids, window.doc.content = ids, content
         else:
             self._doodle_replaced()
 
@@ -138,50 +142,56 @@ class DocumentFiles:
 
     def _doodle_replaced(self) -> None:
         """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
-        self.window.doodle_undo.clear()
-        self.window.doodle_painter.keep_original()
-        self.window.refresh_doodle()
-        self.window.doodle_view.fit()
-        self.window.document_edited()
+        window = self.window
+        window.doodle_undo.clear()
+        window.doodle_painter.keep_original()
+        window.refresh_doodle()
+        window.doodle_view.fit()
+        window.document_edited()
 
     def remove_photo(self) -> None:
-        if self.window.doc.content is not None:
-            self.window.doc.set_content(None)
-            self.window.refresh_doodle()
-            self.window.document_edited()
+        window = self.window
+        if window.doc.content is not None:
+            window.doc.set_content(None)
+            window.refresh_doodle()
+            window.document_edited()
 
     def new_doodle(self) -> None:
-        stroke = Stroke(self.window.doc.target_ids)
-        self.window.doc.target_ids[...] = self.window.tools.background
+        window = self.window
+        stroke = Stroke(window.doc.target_ids)
+        window.doc.target_ids[...] = window.tools.background
         edit = stroke.finish()
         if edit is not None:
-            self.window.doodle_undo.push(EditCommand(edit, "New doodle", self.window.doodle_painter.history_changed))
-            self.window.doodle_painter.keep_original()
-            self.window.doodle_painter.history_changed()
+            window.doodle_undo.push(EditCommand(edit, "New doodle", window.doodle_painter.history_changed))
+            window.doodle_painter.keep_original()
+            window.doodle_painter.history_changed()
 
     def ask_save_png(self, ids: np.ndarray) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save label map", self._last_folder(), PNG_FILTER)
+        window = self.window
+        path, _ = QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER)
         if path:
-            with self.window.guard("Cannot save the label map"):
-                save_png(with_suffix(path, ".png"), self.window.doc.colours(ids))
+            with window.guard("Cannot save the label map"):
+                save_png(with_suffix(path, ".png"), window.doc.colours(ids))
 
     def open_sample(self) -> None:
         if self.maybe_save():
             self.window.set_document(sample_document(), None)
 
     def ask_open_project(self) -> None:
+        window = self.window
         if not self.maybe_save():
             return
-        folder = output_folder(self.window.settings, "project_folder", self.window.project_path)
-        path, _ = QFileDialog.getOpenFileName(self.window, "Open project", folder, PROJECT_FILTER)
+        folder = output_folder(window.settings, "project_folder", window.project_path)
+        path, _ = QFileDialog.getOpenFileName(window, "Open project", folder, PROJECT_FILTER)
         if path:
             self.open_project(path)
 
     def open_project(self, path: str) -> None:
-        with self.window.guard("Cannot open the project"):
-            self.window.set_document(load_project(path), Path(path))
+        window = self.window
+        with window.guard("Cannot open the project"):
+            window.set_document(load_project(path), Path(path))
             self._remember(path)
-            self.window.settings.setValue("project_folder", str(Path(path).parent))
+            window.settings.setValue("project_folder", str(Path(path).parent))
 
     def save(self) -> bool:
         if self.window.project_path is None:
@@ -192,19 +202,21 @@ class DocumentFiles:
         return self.window.project_path.stem if self.window.project_path is not None else "Untitled"
 
     def save_as(self) -> bool:
-        suggested = Path(output_folder(self.window.settings, "project_folder", self.window.project_path)) / \
+        window = self.window
+        suggested = Path(output_folder(window.settings, "project_folder", window.project_path)) / \
             f"{self._document_stem()}{SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save project", str(suggested), PROJECT_FILTER)
+        path, _ = QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:
-        with self.window.guard("Cannot save the project"):
-            save_project(self.window.doc, path)
-            self.window.project_path = Path(path)
-            self.window.set_dirty(False)
+        window = self.window
+        with window.guard("Cannot save the project"):
+            save_project(window.doc, path)
+            window.project_path = Path(path)
+            window.set_dirty(False)
             self._remember(path)
-            self.window.settings.setValue("project_folder", str(Path(path).parent))
-            self.window.statusBar().showMessage(f"Saved {path}", 5000)
+            window.settings.setValue("project_folder", str(Path(path).parent))
+            window.statusBar().showMessage(f"Saved {path}", 5000)
             return True
         return False
 
@@ -217,60 +229,66 @@ class DocumentFiles:
             self.export_png(path)
 
     def _ask_export_path(self, name: str) -> str:
-        suggested = Path(output_folder(self.window.settings, "export_folder", self.window.project_path)) / name
+        window = self.window
+        suggested = Path(output_folder(window.settings, "export_folder", window.project_path)) / name
         # the dialog asks before overwriting
-        path, _ = QFileDialog.getSaveFileName(self.window, "Export PNG", str(suggested), PNG_FILTER)
+        path, _ = QFileDialog.getSaveFileName(window, "Export PNG", str(suggested), PNG_FILTER)
         if path:
-            self.window.settings.setValue("export_folder", str(Path(path).parent))
+            window.settings.setValue("export_folder", str(Path(path).parent))
         return with_suffix(path, ".png") if path else ""
 
     def ask_export_at_size(self) -> None:
-        if self.window.doc.result is None:
-            QMessageBox.information(self.window, "Nothing to export", "Render first: Export at Size starts from the "
+        window = self.window
+        if window.doc.result is None:
+            QMessageBox.information(window, "Nothing to export", "Render first: Export at Size starts from the "
                                     "finished render and paints it bigger.")
             return
-        width = export_size.ask_export_width(self.window, self.window.doc.result.shape[1])
+        width = export_size.ask_export_width(window, window.doc.result.shape[1])
         path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
         if path:
             self.export_at_size_to(path, width)
 
     def export_at_size_to(self, path: str, width: int) -> None:
-        with self.window.guard("Cannot export"):
-            device = pick_device(self.window.device_choice)
-            self.window.export_at_size.start(export_request(self.window.doc, width), device, path)
+        window = self.window
+        with window.guard("Cannot export"):
+            device = pick_device(window.device_choice)
+            window.export_at_size.start(export_request(window.doc, width), device, path)
 
     def export_png(self, path: str) -> None:
-        with self.window.guard("Cannot export"):
-            save_render(path, self.window.doc.result, self.window.doc.params, labels=self.window.doc.names)
-            self.window.statusBar().showMessage(f"Exported {path}", 5000)
+        window = self.window
+        with window.guard("Cannot export"):
+            save_render(path, window.doc.result, window.doc.params, labels=window.doc.names)
+            window.statusBar().showMessage(f"Exported {path}", 5000)
 
     def open_dropped(self, path: str, target: QWidget | None) -> None:
+        window = self.window
         if path.lower().endswith(SUFFIX):
             if self.maybe_save():
                 self.open_project(path)
-        elif target is self.window.doodle_view:
+        elif target is window.doodle_view:
             try:
                 self._replace_doodle(load_rgb(path, "doodle"))
             except LabelMapError:
                 self.open_photo(path)      # not in the label colours: a photo to paint over
             except DoodleError as error:
-                QMessageBox.warning(self.window, "Cannot open the doodle", str(error))
-        elif target is self.window.style_view and Path(path).stem.endswith("_sem"):
+                QMessageBox.warning(window, "Cannot open the doodle", str(error))
+        elif target is window.style_view and Path(path).stem.endswith("_sem"):
             self.open_style_map(path)
         else:
             self.open_style(path)
 
     def autosave(self) -> None:
-        if not self.window.dirty:
+        window = self.window
+        if not window.dirty:
             return
         try:
-            self.recovery.save(self.window.doc, self.window.project_path)
+            self.recovery.save(window.doc, window.project_path)
         except (DoodleError, OSError) as error:
             message = (f"Autosave failed: cannot write {self.recovery.path} "
                        f"({getattr(error, 'strerror', None) or error}). Save your work with File → Save.")
-            self.window.statusBar().showMessage(message, AUTOSAVE_MS)
+            window.statusBar().showMessage(message, AUTOSAVE_MS)
             if not self.autosave_failing:           # once per run of failures, not every 30 s
-                QMessageBox.warning(self.window, "Autosave failed", message)
+                QMessageBox.warning(window, "Autosave failed", message)
             self.autosave_failing = True
         else:
             self.autosave_failing = False
@@ -278,6 +296,7 @@ class DocumentFiles:
     def offer_recovery(self) -> bool:
         """At start: the last session did not end cleanly; offer its autosaved work back, with its project's
         path. An unreadable recovery file is kept aside, never deleted. True when work was recovered."""
+        window = self.window
         if not self.recovery.pending():
             return False
         try:
@@ -287,17 +306,17 @@ class DocumentFiles:
                 where = f"It was kept as {self.recovery.keep_aside()}."
             except OSError:
                 where = f"It is still at {self.recovery.path}."
-            QMessageBox.warning(self.window, "Cannot recover", "The work autosaved when doodlepaint last stopped "
+            QMessageBox.warning(window, "Cannot recover", "The work autosaved when doodlepaint last stopped "
                                 f"cannot be read: {error}. {where}")
             return False
-        answer = QMessageBox.question(self.window, "Recover unsaved work",
+        answer = QMessageBox.question(window, "Recover unsaved work",
                                       "doodlepaint did not close properly last time. Recover the unsaved work? "
                                       "(No deletes it.)")
         if answer != QMessageBox.StandardButton.Yes:
             self.recovery.discard()
             return False
-        self.window.set_document(recovered.document, recovered.origin)
-        self.window.set_dirty(True)
+        window.set_document(recovered.document, recovered.origin)
+        window.set_dirty(True)
         return True
 
     def maybe_save(self) -> bool:

@@ -17,14 +17,13 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
 from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.model.autosave import Recovery
 from doodlepaint.model.document import Document
-from doodlepaint.model.painting import Stroke
 from doodlepaint.ui.canvas import CanvasView
 from doodlepaint.ui.document_files import DocumentFiles, sample_document
 from doodlepaint.ui.export_size import ExportAtSize
 from doodlepaint.ui.help_text import HOW_IT_WORKS
-from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
+from doodlepaint.ui.label_editing import LabelEditing
 from doodlepaint.ui.menus import WindowMenus
-from doodlepaint.ui.painting import EditCommand, PaintController, ToolState
+from doodlepaint.ui.painting import PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
@@ -70,6 +69,7 @@ class MainWindow(QMainWindow):
         self.doc = document or sample_document()
         self.project_path: Path | None = None
         self.tools = ToolState()
+        self.labels = LabelEditing(self)
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
         self.rendering = RenderSession(self, encoder)
@@ -96,12 +96,12 @@ class MainWindow(QMainWindow):
             lambda *rectangle: self._refresh_overlay_region(self.doodle_view, self.doc.target_ids, *rectangle))
         for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
                             (self.result_view, None)):
-            view.activated.connect(lambda v=view, s=stack: self._activate(v, s))
+            view.activated.connect(lambda v=view, s=stack: self.activate(v, s))
         for view in (self.style_view, self.doodle_view):
             view.pressed.connect(self._show_map_to_paint)
         for painter in (self.style_painter, self.doodle_painter):
             painter.edited.connect(self.document_edited)
-            painter.picked.connect(self.select_label)
+            painter.picked.connect(self.labels.select_label)
 
         self.palette_panel = PalettePanel()
         self.params_panel = ParamsPanel(available_devices())
@@ -165,13 +165,13 @@ class MainWindow(QMainWindow):
 
     def _connect_panels(self) -> None:
         panel = self.palette_panel
-        panel.label_selected.connect(self.select_label)
-        panel.name_edited.connect(self.rename_label)
-        panel.add_requested.connect(self.add_label)
-        panel.remove_requested.connect(self.remove_label)
-        panel.right_button_requested.connect(self.set_right_button_label)
-        panel.colour_requested.connect(self.ask_label_colour)
-        panel.suggest_requested.connect(self.ask_suggest_labels)
+        panel.label_selected.connect(self.labels.select_label)
+        panel.name_edited.connect(self.labels.rename_label)
+        panel.add_requested.connect(self.labels.add_label)
+        panel.remove_requested.connect(self.labels.remove_label)
+        panel.right_button_requested.connect(self.labels.set_right_button_label)
+        panel.colour_requested.connect(self.labels.ask_label_colour)
+        panel.suggest_requested.connect(self.labels.ask_suggest_labels)
         self.params_panel.params_changed.connect(self.set_params)
         self.params_panel.device_changed.connect(self.set_device)
 
@@ -243,7 +243,7 @@ class MainWindow(QMainWindow):
         self.set_dirty(True)
         self.rendering.document_edited()
 
-    def _activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
+    def activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
         self.active_view = view
         if stack is not None:
             self.undo_group.setActiveStack(stack)
@@ -284,87 +284,6 @@ class MainWindow(QMainWindow):
         if not self.menus.show_map_action.isChecked() and self.tools.tool != "eyedropper":
             self.set_map_visible(True)
             self.statusBar().showMessage("Showing the label map: it is what you paint on (M hides it).", 6000)
-
-    def select_label(self, label: int) -> None:
-        self.tools.label = label
-        self.refresh_palette()
-
-    def set_right_button_label(self, label: int) -> None:
-        if label >= 0:
-            self.tools.background = label
-            self.refresh_palette()
-
-    def rename_label(self, label: int, name: str) -> None:
-        name = name.strip()
-        if name and name != self.doc.names[label]:
-            self.doc.names[label] = name
-            self.set_dirty(True)
-        self.refresh_palette()
-
-    def add_label(self) -> None:
-        name = ask_label_name(self, f"label {len(self.doc.palette) + 1}")
-        if name is None:
-            return
-        with self.guard("Cannot add a label"):
-            self.tools.label = self.doc.add_label(name)
-            self.refresh_palette()
-            self.set_dirty(True)
-
-    def ask_label_colour(self, label: int) -> None:
-        if not 0 <= label < len(self.doc.palette):
-            return
-        rgb = ask_label_colour(self, self.doc.names[label], self.doc.palette[label])
-        if rgb is not None:
-            self.set_label_colour(label, rgb)
-
-    def set_label_colour(self, label: int, rgb) -> None:
-        with self.guard("Cannot change the label's colour"):
-            self.doc.set_label_colour(label, rgb)
-            self.refresh_maps()
-            self.document_edited()
-
-    def remove_label(self, label: int) -> None:
-        if label < 0 or len(self.doc.palette) < 2:
-            return
-        if self.doc.label_in_use(label):
-            answer = QMessageBox.question(
-                self, "Remove label", f"“{self.doc.names[label]}” is painted on the maps. Remove it and "
-                "repaint its pixels with another label? This cannot be undone.")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
-        self.doc.remove_label(label)
-        self.tools.label = min(self.tools.label, len(self.doc.palette) - 1)
-        self.tools.background = min(self.tools.background, len(self.doc.palette) - 1)
-        self.reset_history()
-        self.refresh_maps()
-        self.document_edited()
-
-    def style_map_has_edits(self) -> bool:
-        """The painter corrected the painting's map: in this session, or in the project it came from."""
-        return self.style_undo.canUndo() or self.project_path is not None
-
-    def ask_suggest_labels(self) -> None:
-        if self.style_map_has_edits() and not confirm_replace_map(self):
-            return
-        count = ask_label_count(self, len(self.doc.palette))
-        if count is not None:
-            self.suggest_labels(count)
-
-    def suggest_labels(self, count: int) -> None:
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            stroke = Stroke(self.doc.style_ids)
-            self.doc.style_ids[...] = self.doc.suggest_style_labels(count)
-            edit = stroke.finish()
-        finally:
-            QApplication.restoreOverrideCursor()
-        if edit is not None:
-            self.style_undo.push(EditCommand(edit, "Suggest labels", self.style_painter.history_changed))
-            self.style_painter.keep_original()
-        self._activate(self.style_view, self.style_undo)     # so Edit → Undo takes the suggestion back
-        self.refresh_maps()
-        self.document_edited()
-        self.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
 
     # Parameters ---------------------------------------------------------------------------------
     def set_params(self, params) -> None:

@@ -53,8 +53,8 @@ class WindowMenus:
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])   # Linux/Mac and Windows habits
         menu.addActions([undo, redo])
         menu.addSeparator()
-        menu.addAction(a("&Suggest Labels…", window.ask_suggest_labels))
-        menu.addAction(a("&Add Label", window.add_label))
+        menu.addAction(a("&Suggest Labels…", window.labels.ask_suggest_labels))
+        menu.addAction(a("&Add Label", window.labels.add_label))
 
         tool_group = QActionGroup(window)
         self.tool_actions = {}

@@ -57,10 +57,11 @@ class RenderSession:
         self.controller.shutdown()
 
     def set_live(self, live: bool) -> None:
-        self.window.menus.live_action.setChecked(live)
-        self.window.menus.live_box.blockSignals(True)
-        self.window.menus.live_box.setChecked(live)
-        self.window.menus.live_box.blockSignals(False)
+        window = self.window
+        window.menus.live_action.setChecked(live)
+        window.menus.live_box.blockSignals(True)
+        window.menus.live_box.setChecked(live)
+        window.menus.live_box.blockSignals(False)
         self.live.set_enabled(live)
 
     def schedule_live_render(self) -> None:
@@ -74,31 +75,34 @@ class RenderSession:
 
     def warm_up(self) -> None:
         """Load the networks and encode the painting in the background while the window opens."""
+        window = self.window
         with contextlib.suppress(DoodleError):
-            device = pick_device(self.window.device_choice)
-            self.warm_thread = WarmUp(instant_request(self.window.doc.request()), device, self.window)
+            device = pick_device(window.device_choice)
+            self.warm_thread = WarmUp(instant_request(window.doc.request()), device, window)
             self.warm_thread.start()
 
     def start_job(self, request, stage: str) -> None:
-        with self.window.guard("Cannot render"):
-            choice = self.window.device_choice
-            device = remote_server(self.window.settings) if choice == REMOTE else pick_device(choice)
+        window = self.window
+        with window.guard("Cannot render"):
+            choice = window.device_choice
+            device = remote_server(window.settings) if choice == REMOTE else pick_device(choice)
             width, height = output_size(request)
             self.render_size = QSize(width, height)
             self.stage = stage
             self.controller.start(request, device)
-            self.window.progress_label.setText("Starting…")
+            window.progress_label.setText("Starting…")
             words = {"instant": "Painting the instant preview…", "refining": "Refining the instant preview…",
                      "render": "Rendering…"}
             self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
 
     def set_result_state(self, kind: str, text: str) -> None:
         """Say what the Result view shows; a stale or unfinished picture is dimmed."""
+        window = self.window
         self.result_state = ResultState(kind, text)
         colours = {"stale": "#b36b00", "failed": "#b00020", "done": "#2e7d32", "instant": "#2e6fb3"}
-        self.window.result_state_label.setText(text)
-        self.window.result_state_label.setStyleSheet(f"color: {colours.get(kind, '#808080')};")
-        self.window.result_view.setEnabled(kind not in ("stale",))
+        window.result_state_label.setText(text)
+        window.result_state_label.setStyleSheet(f"color: {colours.get(kind, '#808080')};")
+        window.result_view.setEnabled(kind not in ("stale",))
 
     def cancel_render(self) -> None:
         if self.controller.busy:
@@ -108,46 +112,50 @@ class RenderSession:
                 self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
 
     def set_busy(self, busy: bool) -> None:
-        self.window.menus.cancel_action.setEnabled(busy)
-        self.window.progress_bar.setVisible(busy)
+        window = self.window
+        window.menus.cancel_action.setEnabled(busy)
+        window.progress_bar.setVisible(busy)
         if busy:
-            self.window.progress_bar.setValue(0)
+            window.progress_bar.setValue(0)
 
     def show_progress(self, progress) -> None:
+        window = self.window
         if progress.phases == 0:             # a remote render waiting in its server's queue
-            self.window.progress_label.setText(progress.message)
+            window.progress_label.setText(progress.message)
             return
-        self.window.progress_bar.setValue(round(1000 * progress.fraction))
+        window.progress_bar.setValue(round(1000 * progress.fraction))
         eta = ("estimating the time left" if not progress.eta_known else
                f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
         if progress.stage == "instant":
-            self.window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
+            window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
         else:
             doing = "Refining" if self.stage == "refining" else "Phase"
-            self.window.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
+            window.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
                                         f"{progress.steps} · {eta}")
         if progress.message:
-            self.window.statusBar().showMessage(progress.message, 10000)
+            window.statusBar().showMessage(progress.message, 10000)
         if progress.frame is not None:
-            self.window.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
+            window.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
 
     def render_finished(self, progress) -> None:
-        self.window.doc.result = progress.frame
-        self.window.result_view.set_images(qimage_from_rgb(progress.frame))
+        window = self.window
+        window.doc.result = progress.frame
+        window.result_view.set_images(qimage_from_rgb(progress.frame))
         if self.stage == "instant":
-            self.window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
-            refine = self.window.doc.params.method not in FEED_FORWARD
+            window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
+            refine = window.doc.params.method not in FEED_FORWARD
             self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
             self.live.instant_finished(progress.frame)
         else:
             what = "Refined" if self.stage == "refining" else "Done"
-            self.window.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
+            window.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
             self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
 
     def render_failed(self, message: str) -> None:
-        self.window.progress_label.setText("Render failed")
+        window = self.window
+        window.progress_label.setText("Render failed")
         self.set_result_state("failed", "Render failed: the picture is from an earlier render")
-        if self.window.menus.live_action.isChecked():
-            self.window.statusBar().showMessage(f"Render failed: {message}", 15000)
+        if window.menus.live_action.isChecked():
+            window.statusBar().showMessage(f"Render failed: {message}", 15000)
         else:
-            QMessageBox.warning(self.window, "Render failed", message)
+            QMessageBox.warning(window, "Render failed", message)

@@ -1,0 +1,107 @@
+"""The label palette at work: choosing, naming, colouring, adding and removing labels, and suggesting a
+painting's label map from its colours.
+
+A collaborator of MainWindow: labels belong to the document (both maps share them), so every change
+refreshes the maps and the palette through the window; Suggest Labels is one undo step on the painting.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from doodlepaint.model.painting import Stroke
+from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
+from doodlepaint.ui.painting import EditCommand
+
+
+class LabelEditing:
+    def __init__(self, window):
+        self.window = window
+
+    def select_label(self, label: int) -> None:
+        self.window.tools.label = label
+        self.window.refresh_palette()
+
+    def set_right_button_label(self, label: int) -> None:
+        if label >= 0:
+            self.window.tools.background = label
+            self.window.refresh_palette()
+
+    def rename_label(self, label: int, name: str) -> None:
+        window = self.window
+        name = name.strip()
+        if name and name != window.doc.names[label]:
+            window.doc.names[label] = name
+            window.set_dirty(True)
+        window.refresh_palette()
+
+    def add_label(self) -> None:
+        window = self.window
+        name = ask_label_name(window, f"label {len(window.doc.palette) + 1}")
+        if name is None:
+            return
+        with window.guard("Cannot add a label"):
+            window.tools.label = window.doc.add_label(name)
+            window.refresh_palette()
+            window.set_dirty(True)
+
+    def ask_label_colour(self, label: int) -> None:
+        window = self.window
+        if not 0 <= label < len(window.doc.palette):
+            return
+        rgb = ask_label_colour(window, window.doc.names[label], window.doc.palette[label])
+        if rgb is not None:
+            self.set_label_colour(label, rgb)
+
+    def set_label_colour(self, label: int, rgb) -> None:
+        window = self.window
+        with window.guard("Cannot change the label's colour"):
+            window.doc.set_label_colour(label, rgb)
+            window.refresh_maps()
+            window.document_edited()
+
+    def remove_label(self, label: int) -> None:
+        window = self.window
+        if label < 0 or len(window.doc.palette) < 2:
+            return
+        if window.doc.label_in_use(label):
+            answer = QMessageBox.question(
+                window, "Remove label", f"“{window.doc.names[label]}” is painted on the maps. Remove it and "
+                "repaint its pixels with another label? This cannot be undone.")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        window.doc.remove_label(label)
+        window.tools.label = min(window.tools.label, len(window.doc.palette) - 1)
+        window.tools.background = min(window.tools.background, len(window.doc.palette) - 1)
+        window.reset_history()
+        window.refresh_maps()
+        window.document_edited()
+
+    def style_map_has_edits(self) -> bool:
+        """The painter corrected the painting's map: in this session, or in the project it came from."""
+        return self.window.style_undo.canUndo() or self.window.project_path is not None
+
+    def ask_suggest_labels(self) -> None:
+        window = self.window
+        if self.style_map_has_edits() and not confirm_replace_map(window):
+            return
+        count = ask_label_count(window, len(window.doc.palette))
+        if count is not None:
+            self.suggest_labels(count)
+
+    def suggest_labels(self, count: int) -> None:
+        window = self.window
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            stroke = Stroke(window.doc.style_ids)
+            window.doc.style_ids[...] = window.doc.suggest_style_labels(count)
+            edit = stroke.finish()
+        finally:
+            QApplication.restoreOverrideCursor()
+        if edit is not None:
+            window.style_undo.push(EditCommand(edit, "Suggest labels", window.style_painter.history_changed))
+            window.style_painter.keep_original()
+        window.activate(window.style_view, window.style_undo)     # so Edit → Undo takes the suggestion back
+        window.refresh_maps()
+        window.document_edited()
+        window.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
