@@ -1,15 +1,20 @@
-"""SANet on a photo + painting case: warm CPU/GPU timings and fidelity, and the README comparison picture.
+"""SANet on photo + painting cases: warm CPU/GPU timings and fidelity, and the README comparison picture.
 
     python bench/sanet.py --device cpu --sizes 256 512 --json bench/results/sanet-cpu.json \
-        --picture docs/sanet-comparison.png
+        --picture resources/sanet_comparison.png
 
-The case: Kodak's lighthouse photo (kodim21, in ../shared/trainset/photos: one of SANet's training
-photos) with a label map drawn here by hand (sky, sea, rock: the land and its buildings), painted in
-Monet's *Cliffs at Étretat* (../shared/samples) with the bench's hand-drawn map of that painting.
-Per size: seconds of a warm SANet render (the median of --repeats, after one warm-up), and the fidelity
-(../shared/tools/fidelity.py) of the masked (γ 50), the masked without the per-label colour step (what the
-network alone paints), the unmasked (γ 0) and, at --patch-size, the patch method's render from the same
-photo (Draft preset), all judged on the photo's label map.
+The cases, each a photo from ../shared/trainset/photos (so one that SANet trained on) with a label map
+drawn here by hand (sky, sea, rock: the land and what stands on it), painted in Monet's *Cliffs at
+Étretat* (../shared/samples) with the bench's hand-drawn map of that painting:
+
+- kodim21: Kodak's lighthouse on its rocks by day, under a pale sky;
+- bout-lighthouse: William Bout's lighthouse on a causeway at dusk, blue on blue (Unsplash licence), a
+  photo whose colours are far from the painting's.
+
+Per case and size: seconds of a warm SANet render (the median of --repeats, after one warm-up), and the
+fidelity (../shared/tools/fidelity.py) of the masked (γ 50), the masked without the per-label colour step
+(what the network alone paints), the unmasked (γ 0) and, at --patch-size, the patch method's render from
+the same photo (Draft preset), all judged on the photo's label map.
 """
 from __future__ import annotations
 
@@ -33,13 +38,13 @@ from bench.case import ROCK, SEA, SKY, write_case  # noqa: E402
 from doodlepaint.engine import PRESETS, TransferRequest, device_name, run_transfer  # noqa: E402
 from doodlepaint.engine.images import load_rgb  # noqa: E402
 from doodlepaint.engine.labels import load_maps  # noqa: E402
-from doodlepaint.engine.sanet import get_sanet, run_sanet, shipped_record  # noqa: E402
+from doodlepaint.engine.sanet import get_sanet, run_sanet, sanet_from_bytes, shipped_record  # noqa: E402
 from doodlepaint.engine.vgg import get_encoder  # noqa: E402
 
-PHOTO = ROOT.parent / "shared" / "trainset" / "photos" / "kodak_kodim21.jpg"
+PHOTOS = ROOT.parent / "shared" / "trainset" / "photos"
 
 
-def lighthouse_map() -> np.ndarray:
+def kodim21_map() -> np.ndarray:
     """kodim21 (512x341): sky above the roofs and the horizon, the sea around the rocks, the rest land."""
     image = Image.new("RGB", (512, 341), SKY)
     draw = ImageDraw.Draw(image)
@@ -53,11 +58,28 @@ def lighthouse_map() -> np.ndarray:
     return np.asarray(image)
 
 
-def write_photo_case(folder: Path) -> dict[str, Path]:
+def bout_lighthouse_map() -> np.ndarray:
+    """William Bout's photo (512x298): sky above the horizon, the lighthouse and its rocks and causeway, sea."""
+    image = Image.new("RGB", (512, 298), SEA)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 0, 512, 123], fill=SKY)
+    draw.polygon([(132, 298), (138, 278), (126, 255), (122, 236), (146, 206), (168, 190), (200, 172), (228, 162),
+                  (240, 150), (249, 104), (262, 98), (266, 122), (282, 122), (285, 150), (305, 149), (330, 153),
+                  (350, 165), (338, 184), (312, 196), (302, 214), (326, 238), (360, 252), (400, 262), (440, 272),
+                  (452, 298)], fill=ROCK)
+    return np.asarray(image)
+
+
+PHOTO_CASES = {"kodim21": ("kodak_kodim21.jpg", kodim21_map),
+               "bout-lighthouse": ("elementary_william-bout-lighthouse.jpg", bout_lighthouse_map)}
+
+
+def write_photo_case(folder: Path, name: str = "kodim21") -> dict[str, Path]:
     style, style_map, _ = write_case(folder, "monet")
-    photo_map = folder / "lighthouse_sem.png"
-    Image.fromarray(lighthouse_map()).save(photo_map)
-    return {"style": style, "style_map": style_map, "photo": PHOTO, "photo_map": photo_map}
+    photo, draw_map = PHOTO_CASES[name]
+    photo_map = folder / f"{name}_sem.png"
+    Image.fromarray(draw_map()).save(photo_map)
+    return {"style": style, "style_map": style_map, "photo": PHOTOS / photo, "photo_map": photo_map}
 
 
 def request_for(case: dict[str, Path], size: int, **params) -> TransferRequest:
@@ -75,77 +97,98 @@ def final_frame(request, device) -> np.ndarray:
     return last.frame
 
 
-def time_sanet(request, device, repeats: int, label_colours: bool = True) -> tuple[np.ndarray, list[float]]:
-    frame = next(run_sanet(request, device=device, label_colours=label_colours)).frame    # warm-up
+def time_sanet(request, device, repeats: int, model, label_colours: bool = True) -> tuple[np.ndarray, list[float]]:
+    def render():
+        return next(run_sanet(request, device=device, model=model, label_colours=label_colours)).frame
+
+    frame = render()    # warm-up
     times = []
     for _ in range(repeats):
         sync(device)
         started = time.perf_counter()
-        frame = next(run_sanet(request, device=device, label_colours=label_colours)).frame
+        frame = render()
         sync(device)
         times.append(time.perf_counter() - started)
     return frame, times
 
 
+SANET_RENDERS = (("sanet masked", 50.0, True), ("sanet masked, network only", 50.0, False),
+                 ("sanet unmasked", 0.0, True))
+
+
+def bench_case(name: str, folder: Path, args, device, model, fidelity) -> tuple[list[dict], list[np.ndarray]]:
+    """The rows of one case, and its picture's tiles (photo | map | unmasked | network only | masked | patch)."""
+    case = write_photo_case(folder, name)
+    style = np.asarray(Image.open(case["style"]).convert("RGB"))
+    style_map = np.asarray(Image.open(case["style_map"]).convert("RGB"))
+    photo_map = np.asarray(Image.open(case["photo_map"]).convert("RGB"))
+
+    def score(image):   # fidelity.py judges at the output's scale, resizing the map and the painting
+        return round(fidelity.score(style, style_map, photo_map, image)["balanced_accuracy"], 3)
+
+    rows, pictures = [], {}
+    for size in args.sizes:
+        for impl, gamma, colours in SANET_RENDERS:
+            request = request_for(case, size, method="sanet", gamma=gamma, alpha=0.0)
+            frame, times = time_sanet(request, device, args.repeats, model, colours)
+            rows.append({"case": name, "impl": impl, "size": f"{frame.shape[1]}x{frame.shape[0]}", "gamma": gamma,
+                         "seconds": round(statistics.median(times), 3), "all_seconds": [round(t, 3) for t in times],
+                         "fidelity": score(frame)})
+            print(json.dumps(rows[-1]), flush=True)
+            if size == args.patch_size:
+                pictures[impl] = frame
+    if not args.patch_size:
+        return rows, []
+    request = request_for(case, args.patch_size, preset="Draft")
+    started = time.perf_counter()
+    frame = final_frame(request, device)
+    rows.append({"case": name, "impl": "patch (Draft, photo as content)", "size": f"{frame.shape[1]}x{frame.shape[0]}",
+                 "gamma": request.params.gamma, "seconds": round(time.perf_counter() - started, 2),
+                 "fidelity": score(frame)})
+    print(json.dumps(rows[-1]), flush=True)
+    height, width = frame.shape[:2]
+    photo = np.asarray(Image.open(case["photo"]).convert("RGB").resize((width, height), Image.BICUBIC))
+    labels = np.asarray(Image.fromarray(photo_map).resize((width, height), Image.NEAREST))
+    return rows, [photo, labels, *(pictures[impl] for impl, _, _ in SANET_RENDERS[::-1]), frame]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--cases", nargs="+", choices=sorted(PHOTO_CASES), default=list(PHOTO_CASES))
     parser.add_argument("--sizes", type=int, nargs="+", default=[256, 512])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--patch-size", type=int, default=256, help="also render the patch method here (0: no)")
+    parser.add_argument("--weights", type=Path, help="SANet weights to judge instead of the shipped ones")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--picture", type=Path,
-                        help="photo | map | unmasked | masked network only | masked | patch, at --patch-size")
+                        help="a row per case: photo | map | unmasked | masked network only | masked | patch, "
+                             "at --patch-size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     fidelity = import_tool("fidelity")
-    get_encoder(device), get_sanet(device)
-    rows, pictures = [], {}
+    get_encoder(device)
+    if args.weights:
+        model = sanet_from_bytes(args.weights.read_bytes(), str(args.weights)).to(device)
+        record = json.loads(torch.load(args.weights, map_location="cpu", weights_only=True)["record"])
+    else:
+        model, record = get_sanet(device), shipped_record()
+    rows, picture_rows = [], []
     with tempfile.TemporaryDirectory() as temp:
-        case = write_photo_case(Path(temp))
-        style = np.asarray(Image.open(case["style"]).convert("RGB"))
-        style_map = np.asarray(Image.open(case["style_map"]).convert("RGB"))
-        photo_map = np.asarray(Image.open(case["photo_map"]).convert("RGB"))
-
-        def score(image):   # fidelity.py judges at the output's scale, resizing the map and the painting
-            return round(fidelity.score(style, style_map, photo_map, image)["balanced_accuracy"], 3)
-
-        for size in args.sizes:
-            for name, gamma, colours in (("sanet masked", 50.0, True), ("sanet masked, network only", 50.0, False),
-                                         ("sanet unmasked", 0.0, True)):
-                request = request_for(case, size, method="sanet", gamma=gamma, alpha=0.0)
-                frame, times = time_sanet(request, device, args.repeats, colours)
-                rows.append({"impl": name, "size": f"{frame.shape[1]}x{frame.shape[0]}", "gamma": gamma,
-                             "seconds": round(statistics.median(times), 3), "all_seconds": [round(t, 3) for t in times],
-                             "fidelity": score(frame)})
-                print(json.dumps(rows[-1]), flush=True)
-                if size == args.patch_size:
-                    pictures[name] = frame
-        if args.patch_size:
-            request = request_for(case, args.patch_size, preset="Draft")
-            started = time.perf_counter()
-            frame = final_frame(request, device)
-            rows.append({"impl": "patch (Draft, photo as content)", "size": f"{frame.shape[1]}x{frame.shape[0]}",
-                         "gamma": request.params.gamma, "seconds": round(time.perf_counter() - started, 2),
-                         "fidelity": score(frame)})
-            print(json.dumps(rows[-1]), flush=True)
-            pictures["patch"] = frame
-    record = shipped_record()
+        for name in args.cases:
+            case_rows, tiles = bench_case(name, Path(temp), args, device, model, fidelity)
+            rows += case_rows
+            if tiles:
+                picture_rows.append(np.concatenate(tiles, axis=1))
     result = {"device": device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-              "weights_steps": record["steps"], "rows": rows}
+              "weights": str(args.weights or "shipped"), "weights_steps": record["steps"], "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
-    if args.picture and "patch" in pictures:
-        height = pictures["patch"].shape[0]
-        width = pictures["patch"].shape[1]
-        photo = np.asarray(Image.open(PHOTO).convert("RGB").resize((width, height), Image.BICUBIC))
-        labels = np.asarray(Image.fromarray(photo_map).resize((width, height), Image.NEAREST))
-        tiles = [photo, labels, pictures["sanet unmasked"], pictures["sanet masked, network only"],
-                 pictures["sanet masked"], pictures["patch"]]
-        Image.fromarray(np.concatenate(tiles, axis=1)).save(args.picture)
+    if args.picture and picture_rows:
+        Image.fromarray(np.concatenate(picture_rows, axis=0)).save(args.picture)
     return 0
 
 
