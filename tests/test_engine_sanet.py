@@ -151,6 +151,23 @@ def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
                 init_decoder=tmp_path / "r41.pt")
 
 
+def test_the_record_says_how_the_starting_decoder_was_trained(tmp_path):
+    from doodlepaint.engine.decoder import Decoder, save_weights as save_decoder
+    from doodlepaint.train.sanet import decoder_summary
+
+    (tmp_path / "r41.pt").write_bytes(save_decoder(Decoder("relu4_1", 0.25), None,
+                                                   {"command": "train it", "steps": 7, "seconds": 3.0,
+                                                    "log": [{"step": 7, "loss": 0.5}]}))
+    assert decoder_summary(tmp_path / "r41.pt")["steps"] == 7
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    torch.save({"decoder": {}, "command": "train it", "step": 9, "seconds": 4.04, "log": [{"step": 9, "loss": 0.4}]},
+               folder / "checkpoint.pt")
+    summary = decoder_summary(folder)
+    assert (summary["steps"], summary["seconds"], summary["last_log"]["loss"], summary["command"]) == \
+        (9, 4.0, 0.4, "train it")
+
+
 def test_saved_weights_load_back_and_damaged_ones_are_a_clear_error():
     model = SANet(width=0.25)
     loaded = sanet_from_bytes(save_weights(model, {"steps": 0}), "here")

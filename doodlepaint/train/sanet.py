@@ -30,6 +30,7 @@ the half-precision weights and the training record.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 from dataclasses import dataclass
@@ -186,6 +187,17 @@ def load_decoder(path: Path) -> Decoder:
     return decoder_from_bytes(path.read_bytes(), str(path))
 
 
+def decoder_summary(path: Path) -> dict:
+    """How a decoder given to --init-decoder was trained (its command, steps, seconds, last logged losses),
+    from the decoder trainer's checkpoint or from exported weights' record: for SANet's own record."""
+    path = path / "checkpoint.pt" if path.is_dir() else path
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    trained = saved if "decoder" in saved else json.loads(saved["record"])
+    log = trained.get("log") or [{}]
+    return {"path": str(path), "command": trained.get("command"), "steps": trained.get("step", trained.get("steps")),
+            "seconds": round(float(trained.get("seconds", 0.0)), 1), "last_log": log[-1]}
+
+
 SAMPLE_PAIRS = 4
 
 
@@ -224,7 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--identity-pixels", type=float, default=SANetTraining.identity_pixels, help="λid1")
     parser.add_argument("--identity-features", type=float, default=SANetTraining.identity_features, help="λid2")
     parser.add_argument("--init-decoder", type=Path,
-                        help="start a fresh run's decoder from this relu4_1 decoder (checkpoint folder or weights)")
+                        help="start a fresh run's decoder from this relu4_1 decoder (checkpoint folder or weights); "
+                             "--export then records how that decoder was trained")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
@@ -251,8 +264,9 @@ def main(argv: list[str] | None = None) -> int:
                     until_seconds=args.minutes * 60 if args.minutes else None)
     if args.export:
         command = "python -m doodlepaint.train.sanet " + " ".join(argv if argv is not None else sys.argv[1:])
+        extra = {"init_decoder": decoder_summary(args.init_decoder)} if args.init_decoder else {}
         record = trainer.record(command=command, data=str(args.data), photos=len(photos), paintings=len(paintings),
-                                loss_scales=trainer.scales)
+                                loss_scales=trainer.scales, **extra)
         write_atomically(args.export, save_weights(trainer.model, record))
         print(f"wrote {args.export}", file=sys.stderr)
     if args.samples:
