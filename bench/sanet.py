@@ -38,7 +38,8 @@ from bench.case import ROCK, SEA, SKY, write_case  # noqa: E402
 from doodlepaint.engine import PRESETS, TransferRequest, device_name, run_transfer  # noqa: E402
 from doodlepaint.engine.images import load_rgb  # noqa: E402
 from doodlepaint.engine.labels import load_maps  # noqa: E402
-from doodlepaint.engine.sanet import get_sanet, run_sanet, sanet_from_bytes, shipped_record  # noqa: E402
+from doodlepaint.engine.sanet import (get_sanet, run_sanet, sanet_from_bytes, shipped_record,  # noqa: E402
+                                      weights_record)
 from doodlepaint.engine.vgg import get_encoder  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "trainset" / "photos"
@@ -172,8 +173,8 @@ def main() -> int:
     fidelity = import_tool("fidelity")
     get_encoder(device)
     if args.weights:
-        model = sanet_from_bytes(args.weights.read_bytes(), str(args.weights)).to(device)
-        record = json.loads(torch.load(args.weights, map_location="cpu", weights_only=True)["record"])
+        data = args.weights.read_bytes()
+        model, record = sanet_from_bytes(data, str(args.weights)).to(device), weights_record(data)
     else:
         model, record = get_sanet(device), shipped_record()
     rows, picture_rows = [], []

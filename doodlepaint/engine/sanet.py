@@ -185,10 +185,15 @@ def _shipped_bytes() -> bytes:
                           "or use the patch method, which needs no trained network") from error
 
 
-def shipped_record() -> dict:
-    """How the shipped SANet was trained (command, data, steps, losses)."""
-    saved = torch.load(io.BytesIO(_shipped_bytes()), map_location="cpu", weights_only=True)
+def weights_record(data: bytes) -> dict:
+    """How the SANet of saved weights was trained (command, data, steps, losses)."""
+    saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     return json.loads(saved["record"])
+
+
+def shipped_record() -> dict:
+    """How the shipped SANet was trained."""
+    return weights_record(_shipped_bytes())
 
 
 @functools.lru_cache(maxsize=4)

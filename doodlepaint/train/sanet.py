@@ -175,10 +175,15 @@ class Trainer(ResumableTrainer):
         self.scales = saved["scales"]
 
 
+def _read_decoder_file(path: Path) -> tuple[Path, dict]:
+    """The decoder trainer's checkpoint (a folder or its file) or exported weights: the file and its contents."""
+    path = path / "checkpoint.pt" if path.is_dir() else path
+    return path, torch.load(path, map_location="cpu", weights_only=False)
+
+
 def load_decoder(path: Path) -> Decoder:
     """A relu4_1 decoder from the decoder trainer's checkpoint folder or file, or from exported weights."""
-    path = path / "checkpoint.pt" if path.is_dir() else path
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    path, saved = _read_decoder_file(path)
     if "decoder" in saved:       # a training checkpoint
         config = saved["config"]
         decoder = Decoder(config["layer"], float(config["width"]))
@@ -190,8 +195,7 @@ def load_decoder(path: Path) -> Decoder:
 def decoder_summary(path: Path) -> dict:
     """How a decoder given to --init-decoder was trained (its command, steps, seconds, last logged losses),
     from the decoder trainer's checkpoint or from exported weights' record: for SANet's own record."""
-    path = path / "checkpoint.pt" if path.is_dir() else path
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    path, saved = _read_decoder_file(path)
     trained = saved if "decoder" in saved else json.loads(saved["record"])
     log = trained.get("log") or [{}]
     return {"path": str(path), "command": trained.get("command"), "steps": trained.get("step", trained.get("steps")),
