@@ -129,6 +129,25 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert resumed.step == 3
 
 
+def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_path):
+    rng = np.random.default_rng(3)
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    quiet = open("/dev/null", "w")
+    config = SANetTraining(width=0.25, crop=32, batch=1, steps=2, short_side=None)
+    Trainer(config, bank, bank, tmp_path).run(out=quiet)
+    longer = config.__class__(**{**config.__dict__, "steps": 3})    # the same training, only further
+    Trainer(longer, bank, bank, tmp_path).run(out=quiet)
+    other = config.__class__(**{**config.__dict__, "steps": 5, "lr": 5e-5, "crop": 24})
+    trainer = Trainer(other, bank, bank, tmp_path)
+    assert trainer.optimiser.param_groups[0]["lr"] == 5e-5          # not the checkpoint's rate
+    trainer.run(out=quiet)
+    stages = trainer.record()["stages"]
+    assert [(stage["from_step"], stage["to_step"]) for stage in stages] == [(0, 3), (3, 5)]
+    assert [(stage["config"]["lr"], stage["config"]["crop"]) for stage in stages] == [(1e-4, 32), (5e-5, 24)]
+    assert Trainer(other, bank, bank, tmp_path).record()["stages"] == stages     # kept in the checkpoint
+
+
 def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
     from doodlepaint.engine.decoder import Decoder, save_weights as save_decoder
 

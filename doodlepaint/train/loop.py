@@ -23,14 +23,18 @@ class ResumableTrainer:
     def start(self, checkpoints: Path | None) -> None:
         """Resume from `checkpoints` if it holds a checkpoint, else `calibrate` the fresh network."""
         self.checkpoints = checkpoints
-        self.step, self.seconds, self.log = 0, 0.0, []
+        self.step, self.seconds, self.log, self.stages = 0, 0.0, [], []
         if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
             path = checkpoints / CHECKPOINT
             saved = torch.load(path, map_location=self.device, weights_only=False)
             self.restore_state(saved, path)
             self.optimiser.load_state_dict(saved["optimiser"])
+            for group in self.optimiser.param_groups:     # loading restored the saved rate; a resume may set another
+                group["lr"] = self.config.lr
             self.generator.set_state(saved["generator"])
             self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
+            # a checkpoint from before stages were kept was trained in one stage, with its saved configuration
+            self.stages = saved.get("stages", [{"config": saved["config"], "from_step": 0, "to_step": self.step}])
         else:
             self.calibrate()
 
@@ -39,6 +43,7 @@ class ResumableTrainer:
         """Train up to `steps` (default: the configuration's) or `until_seconds` of this call, logging means
         and checkpointing as it goes."""
         until = min(self.config.steps, self.step + steps) if steps is not None else self.config.steps
+        self._begin_stage()
         window: list[dict[str, float]] = []
         started = call_started = time.perf_counter()
         while self.step < until:
@@ -59,12 +64,23 @@ class ResumableTrainer:
         self.seconds += time.perf_counter() - started
         return self.log
 
+    def _begin_stage(self) -> None:
+        """A resumed run with another configuration (crop, lr, image size...) starts a new stage, so that the
+        record says which steps were trained how; a resume with the same configuration goes on in its stage."""
+        config = asdict(self.config)
+        last = self.stages[-1] if self.stages else None
+        if last is not None and last["to_step"] == self.step and _same_training(last["config"], config):
+            return
+        self.stages.append({"config": config, "from_step": self.step, "to_step": self.step})
+
     def save_checkpoint(self) -> None:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
+        if self.stages:
+            self.stages[-1]["to_step"] = self.step
         buffer = io.BytesIO()
         torch.save({"config": asdict(self.config), "optimiser": self.optimiser.state_dict(),
                     "generator": self.generator.get_state(), "step": self.step, "seconds": self.seconds,
-                    "log": self.log, **self.checkpoint_state()}, buffer)
+                    "log": self.log, "stages": self.stages, **self.checkpoint_state()}, buffer)
         write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
 
     def record(self, **extra) -> dict:
@@ -72,5 +88,12 @@ class ResumableTrainer:
         tail = self.log[-5:]
         final = {k: round(sum(e[k] for e in tail) / len(tail), 5) for k in tail[0] if k not in ("step", "seconds")} \
             if tail else {}
-        return {**extra, "config": asdict(self.config), "steps": self.step, "seconds": round(self.seconds, 1),
+        if self.stages:
+            self.stages[-1]["to_step"] = self.step
+        return {**extra, "config": asdict(self.config), "stages": self.stages, "steps": self.step, "seconds": round(self.seconds, 1),
                 "device": str(self.device), "torch": torch.__version__, "final_losses": final, "log": self.log}
+
+
+def _same_training(old: dict, new: dict) -> bool:
+    """Equal but for the total step count, which a resumed run may raise without training differently."""
+    return {k: v for k, v in old.items() if k != "steps"} == {k: v for k, v in new.items() if k != "steps"}
