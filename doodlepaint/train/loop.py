@@ -34,7 +34,8 @@ class ResumableTrainer:
             self.generator.set_state(saved["generator"])
             self.step, self.seconds, self.log = saved["step"], saved["seconds"], saved["log"]
             # a checkpoint from before stages were kept was trained in one stage, with its saved configuration
-            self.stages = saved.get("stages", [{"config": saved["config"], "from_step": 0, "to_step": self.step}])
+            self.stages = [{"config": stage["config"], "from_step": stage["from_step"]}
+                           for stage in saved.get("stages", [{"config": saved["config"], "from_step": 0}])]
         else:
             self.calibrate()
 
@@ -68,19 +69,20 @@ class ResumableTrainer:
         """A resumed run with another configuration (crop, lr, image size...) starts a new stage, so that the
         record says which steps were trained how; a resume with the same configuration goes on in its stage."""
         config = asdict(self.config)
-        last = self.stages[-1] if self.stages else None
-        if last is not None and last["to_step"] == self.step and _same_training(last["config"], config):
-            return
-        self.stages.append({"config": config, "from_step": self.step, "to_step": self.step})
+        if not self.stages or not _same_training(self.stages[-1]["config"], config):
+            self.stages.append({"config": config, "from_step": self.step})
+
+    def stage_record(self) -> list[dict]:
+        """The stages with the step each ended at (the next one's start; the last ends at the current step)."""
+        ends = [stage["from_step"] for stage in self.stages[1:]] + [self.step]
+        return [{**stage, "to_step": end} for stage, end in zip(self.stages, ends)]
 
     def save_checkpoint(self) -> None:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        if self.stages:
-            self.stages[-1]["to_step"] = self.step
         buffer = io.BytesIO()
         torch.save({"config": asdict(self.config), "optimiser": self.optimiser.state_dict(),
                     "generator": self.generator.get_state(), "step": self.step, "seconds": self.seconds,
-                    "log": self.log, "stages": self.stages, **self.checkpoint_state()}, buffer)
+                    "log": self.log, "stages": self.stage_record(), **self.checkpoint_state()}, buffer)
         write_atomically(self.checkpoints / CHECKPOINT, buffer.getvalue())
 
     def record(self, **extra) -> dict:
@@ -88,10 +90,9 @@ class ResumableTrainer:
         tail = self.log[-5:]
         final = {k: round(sum(e[k] for e in tail) / len(tail), 5) for k in tail[0] if k not in ("step", "seconds")} \
             if tail else {}
-        if self.stages:
-            self.stages[-1]["to_step"] = self.step
-        return {**extra, "config": asdict(self.config), "stages": self.stages, "steps": self.step, "seconds": round(self.seconds, 1),
-                "device": str(self.device), "torch": torch.__version__, "final_losses": final, "log": self.log}
+        return {**extra, "config": asdict(self.config), "stages": self.stage_record(), "steps": self.step,
+                "seconds": round(self.seconds, 1), "device": str(self.device), "torch": torch.__version__,
+                "final_losses": final, "log": self.log}
 
 
 def _same_training(old: dict, new: dict) -> bool:

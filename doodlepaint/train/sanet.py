@@ -45,7 +45,7 @@ from doodlepaint.engine.decoder import Decoder, decoder_from_bytes
 from doodlepaint.engine.sanet import LEVELS, SANet, mean_variance_norm, save_weights
 from doodlepaint.engine.vgg import get_encoder
 from doodlepaint.train.data import ImageBank, trainset_split
-from doodlepaint.train.loop import ResumableTrainer
+from doodlepaint.train.loop import CHECKPOINT, ResumableTrainer
 
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -177,7 +177,7 @@ class Trainer(ResumableTrainer):
 
 def _read_decoder_file(path: Path) -> tuple[Path, dict]:
     """The decoder trainer's checkpoint (a folder or its file) or exported weights: the file and its contents."""
-    path = path / "checkpoint.pt" if path.is_dir() else path
+    path = path / CHECKPOINT if path.is_dir() else path
     return path, torch.load(path, map_location="cpu", weights_only=False)
 
 
