@@ -117,6 +117,22 @@ def test_a_few_training_steps_lower_the_loss():
     assert log[-1]["loss"] < 0.7 * log[0]["loss"]
 
 
+@pytest.mark.slow
+def test_a_few_masked_training_steps_lower_the_loss():
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    photo = torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))
+    painting = torch.zeros(3, 48, 48, dtype=torch.uint8)
+    painting[0, :, :24] = 220                             # a bright red left half with stripes, a dark blue right
+    painting[:, ::4, :24] = 60
+    painting[2, :, 24:] = 90
+    photos, paintings = ImageBank.__new__(ImageBank), ImageBank.__new__(ImageBank)
+    photos.images, paintings.images = [photo], [painting]
+    config = SANetTraining(width=0.25, crop=32, batch=2, steps=40, lr=1e-3, short_side=None, masked=1.0)
+    log = Trainer(config, photos, paintings, None).run(log_every=10, out=open("/dev/null", "w"))
+    assert log[-1]["loss"] < 0.7 * log[0]["loss"]
+
+
 def test_training_resumes_from_its_checkpoint(tmp_path):
     rng = np.random.default_rng(1)
     bank = ImageBank.__new__(ImageBank)
@@ -146,6 +162,61 @@ def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_pa
     assert [(stage["from_step"], stage["to_step"]) for stage in stages] == [(0, 3), (3, 5)]
     assert [(stage["config"]["lr"], stage["config"]["crop"]) for stage in stages] == [(1e-4, 32), (5e-5, 24)]
     assert Trainer(other, bank, bank, tmp_path).record()["stages"] == stages     # kept in the checkpoint
+
+
+def test_a_checkpoint_from_before_a_setting_existed_resumes_in_its_stage(tmp_path):
+    rng = np.random.default_rng(4)
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    quiet = open("/dev/null", "w")
+    config = SANetTraining(width=0.25, crop=32, batch=1, steps=2, short_side=None)
+    Trainer(config, bank, bank, tmp_path).run(out=quiet)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    for stage in saved["stages"]:
+        del stage["config"]["masked"]             # saved before --masked existed: trained unmasked
+    torch.save(saved, tmp_path / "checkpoint.pt")
+    trainer = Trainer(config.__class__(**{**config.__dict__, "steps": 3}), bank, bank, tmp_path)
+    trainer.run(out=quiet)
+    assert [(stage["from_step"], stage["to_step"]) for stage in trainer.record()["stages"]] == [(0, 3)]
+    masked = Trainer(config.__class__(**{**config.__dict__, "steps": 4, "masked": 0.5}), bank, bank, tmp_path)
+    masked.run(out=quiet)
+    assert [stage["config"].get("masked") for stage in masked.record()["stages"]] == [None, 0.5]
+
+
+def test_masked_training_splits_each_image_into_its_darker_and_brighter_half():
+    from doodlepaint.train.sanet import luminance_labels, masked_mean_std
+
+    images = torch.zeros(2, 3, 32, 32)
+    images[0, :, :, 24:] = 200           # a bright right quarter
+    images[1, :, :8] = 90                # a grey top quarter
+    ids = luminance_labels(images)
+    assert (ids[0, :, :24] == 0).all() and (ids[0, :, 24:] == 1).all()
+    assert (ids[1, :8] == 1).all() and (ids[1, 8:] == 0).all()
+    features = torch.ones(1, 1, 4, 4)
+    features[..., 2:] = torch.tensor([2.0, 4.0])          # the right half 2, 4, 2, 4...: mean 3, spread 1
+    weights = torch.zeros(1, 2, 4, 4)
+    weights[:, 0, :, :2] = 1
+    weights[:, 1, :, 2:] = 1
+    mean, std = masked_mean_std(features, weights)
+    assert torch.allclose(mean[0, :, 0], torch.tensor([1.0, 3.0])) and torch.allclose(std[0, :, 0], torch.tensor([0.0, 1.0]), atol=0.01)
+
+
+def test_a_masked_training_step_attends_within_each_half_only():
+    rng = np.random.default_rng(5)
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))]
+    trainer = Trainer(SANetTraining(width=0.25, crop=32, batch=2, steps=1, short_side=None, masked=1.0),
+                      bank, bank, None)
+    seen = []
+    forward = trainer.model.forward
+    trainer.model.forward = lambda content, style, biases=None: seen.append(biases) or forward(content, style, biases)
+    images = bank.batch(2, 32, torch.Generator().manual_seed(0))
+    masked, unmasked = trainer.losses(images, images.flip(-1), masked=True), trainer.losses(images, images.flip(-1))
+    assert len(seen) == 6 and all(biases is None for biases in seen[3:])
+    for biases in seen[:3]:      # photo-painting, photo-photo, painting-painting, each under its labels
+        assert biases["relu4_1"].shape == (2, 16, 16) and torch.isinf(biases["relu4_1"]).any()
+        assert torch.isfinite(biases["relu4_1"]).any(1).all()       # every position keeps its own half
+    assert masked["style"] != unmasked["style"]
 
 
 def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
@@ -206,6 +277,21 @@ def test_run_sanet_yields_one_done_frame_of_the_output_size():
     items = list(run_sanet(_scene(64, size=48), model=SANet(width=0.25)))
     assert len(items) == 1 and items[0].done
     assert items[0].frame.shape == (48, 48, 3) and items[0].frame.dtype == np.uint8
+
+
+@pytest.mark.slow
+def test_the_picture_is_cropped_from_its_margin_in_register_with_the_photo():
+    rng = np.random.default_rng(0)
+    style = rng.integers(0, 256, (96, 96, 3), dtype=np.uint8)
+    photo = np.full((96, 96, 3), 120, dtype=np.uint8)
+    photo[40:56, 40:56] = 250                           # a bright square centred at (47.5, 47.5)
+    request = TransferRequest(style, _halves(96, 96), _halves(96, 96), PALETTE,
+                              TransferParams(method="sanet", size=96, alpha=100.0), content=photo)
+    frame = next(run_sanet(request)).frame          # α 100: the photo as the shipped network paints it
+    brightness = frame.astype(float).mean(2)
+    rows, columns = np.nonzero(brightness > np.percentile(brightness, 97))
+    assert frame.shape == (96, 96, 3)
+    assert abs(rows.mean() - 47.5) < 2 and abs(columns.mean() - 47.5) < 2
 
 
 def test_run_sanet_without_a_photo_uses_the_label_colours_and_is_seeded():

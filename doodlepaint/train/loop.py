@@ -69,7 +69,9 @@ class ResumableTrainer:
         """A resumed run with another configuration (crop, lr, image size...) starts a new stage, so that the
         record says which steps were trained how; a resume with the same configuration goes on in its stage."""
         config = asdict(self.config)
-        if not self.stages or not _same_training(self.stages[-1]["config"], config):
+        # a setting added after a checkpoint was saved was trained at its default there
+        earlier = {**asdict(type(self.config)()), **self.stages[-1]["config"]} if self.stages else None
+        if earlier is None or not _same_training(earlier, config):
             self.stages.append({"config": config, "from_step": self.step})
 
     def stage_record(self) -> list[dict]:
