@@ -52,6 +52,10 @@ LEVELS = ("relu4_1", "relu5_1")
 STRICT_GAMMA = 50.0     # from here up, other labels' style positions are masked out (-inf)
 ALPHA_RANGE = 100.0     # the photo-weight slider's range: α / ALPHA_RANGE is the content share
 MULTIPLE = 16           # relu5_1 is 1/16 of the image: inputs are padded to a multiple of it
+# The photo is rendered with a reflected margin this wide on every side, then cropped: at the image's own
+# edge, VGG's zero padding gives features no painting position resembles, and the network painted a few
+# pixels' stripe of stray colour there (a yellow band down the dusk photo's sky, measured at 512 px).
+MARGIN = 16
 MIN_SIDE = 32
 COLOUR_NOISE = 48.0     # amplitude of the noise over the label colours when there is no photo
 WEIGHTS_FILE = "sanet.pt"
@@ -240,15 +244,23 @@ def _ids_tensor(ids: np.ndarray, width: int, height: int, device) -> torch.Tenso
     return t
 
 
-def _padded(x: torch.Tensor) -> torch.Tensor:
-    """Reflection-pad (B, C, H, W) on the bottom and right to a multiple of MULTIPLE."""
-    pad_h, pad_w = -x.shape[-2] % MULTIPLE, -x.shape[-1] % MULTIPLE
-    return F.pad(x, (0, pad_w, 0, pad_h), mode="reflect") if pad_h or pad_w else x
+def _pads(shape, margin: int) -> tuple[int, int, int, int]:
+    """F.pad's (left, right, top, bottom): `margin` on every side, then bottom and right to a multiple of
+    MULTIPLE."""
+    height, width = shape[-2] + 2 * margin, shape[-1] + 2 * margin
+    return margin, margin + (-width % MULTIPLE), margin, margin + (-height % MULTIPLE)
 
 
-def _padded_ids(ids: torch.Tensor) -> torch.Tensor:
-    pad_h, pad_w = -ids.shape[-2] % MULTIPLE, -ids.shape[-1] % MULTIPLE
-    return F.pad(ids[None, None].float(), (0, pad_w, 0, pad_h), mode="replicate")[0, 0].long()
+def _padded(x: torch.Tensor, margin: int = 0) -> torch.Tensor:
+    """Reflection-pad (B, C, H, W) by `margin` on every side and on the bottom and right to a multiple of
+    MULTIPLE."""
+    pads = _pads(x.shape, margin)
+    return F.pad(x, pads, mode="reflect") if any(pads) else x
+
+
+def _padded_ids(ids: torch.Tensor, margin: int = 0) -> torch.Tensor:
+    """An (H, W) id map padded as `_padded` pads its image, each border label carried outwards."""
+    return F.pad(ids[None, None].float(), _pads(ids.shape, margin), mode="replicate")[0, 0].long()
 
 
 def stand_in_photo(request: TransferRequest, width: int, height: int, seed: int) -> np.ndarray:
@@ -284,8 +296,8 @@ class _Scene:
         self.width, self.height = plan.width, plan.height
         photo = request.content if request.content is not None else \
             stand_in_photo(request, self.width, self.height, request.params.seed)
-        self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device)))
-        self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device))
+        self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device), MARGIN))
+        self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device), MARGIN)
         self.colours: list[tuple[float, torch.Tensor, torch.Tensor]] = []   # (weight, mean, std) per painting
 
     def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -326,7 +338,7 @@ class _Scene:
         colours of `stylised`'s paintings, weighted alike)."""
         from doodlepaint.engine.transfer import _label_masks
 
-        image = self.model.decoder(features)[:, :, :self.height, :self.width]
+        image = self.model.decoder(features)[:, :, MARGIN:MARGIN + self.height, MARGIN:MARGIN + self.width]
         if colour_strength > 0 and self.colours:
             total = sum(weight for weight, _, _ in self.colours)
             mean = sum(weight * m for weight, m, _ in self.colours) / total
