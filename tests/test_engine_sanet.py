@@ -29,6 +29,18 @@ def _halves(height: int, width: int) -> np.ndarray:
     return ids
 
 
+def _noise(seed: int, side: int) -> torch.Tensor:
+    """A (3, side, side) uint8 image of uniform noise."""
+    return torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (3, side, side), dtype=np.uint8))
+
+
+def _bank(*images: torch.Tensor) -> ImageBank:
+    """A training ImageBank holding these (3, H, W) uint8 images, without files."""
+    bank = ImageBank.__new__(ImageBank)
+    bank.images = list(images)
+    return bank
+
+
 def _scene(side=64, **params) -> TransferRequest:
     rng = np.random.default_rng(0)
     style = rng.integers(0, 256, (side, side, 3), dtype=np.uint8)
@@ -103,13 +115,11 @@ def test_alpha_maps_the_photo_weight_slider_to_a_share():
 @pytest.mark.slow
 def test_a_few_training_steps_lower_the_loss():
     torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    photo = torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))
+    photo = _noise(0, 48)
     painting = torch.zeros(3, 48, 48, dtype=torch.uint8)
     painting[0] = 200
     painting[:, ::4] = 40                                 # stripes
-    photos, paintings = ImageBank.__new__(ImageBank), ImageBank.__new__(ImageBank)
-    photos.images, paintings.images = [photo], [painting]
+    photos, paintings = _bank(photo), _bank(painting)
     config = SANetTraining(width=0.25, crop=32, batch=2, steps=40, lr=1e-3, short_side=None)
     trainer = Trainer(config, photos, paintings, None)
     log = trainer.run(log_every=10, out=open("/dev/null", "w"))
@@ -120,23 +130,19 @@ def test_a_few_training_steps_lower_the_loss():
 @pytest.mark.slow
 def test_a_few_masked_training_steps_lower_the_loss():
     torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    photo = torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))
+    photo = _noise(0, 48)
     painting = torch.zeros(3, 48, 48, dtype=torch.uint8)
     painting[0, :, :24] = 220                             # a bright red left half with stripes, a dark blue right
     painting[:, ::4, :24] = 60
     painting[2, :, 24:] = 90
-    photos, paintings = ImageBank.__new__(ImageBank), ImageBank.__new__(ImageBank)
-    photos.images, paintings.images = [photo], [painting]
+    photos, paintings = _bank(photo), _bank(painting)
     config = SANetTraining(width=0.25, crop=32, batch=2, steps=40, lr=1e-3, short_side=None, masked=1.0)
     log = Trainer(config, photos, paintings, None).run(log_every=10, out=open("/dev/null", "w"))
     assert log[-1]["loss"] < 0.7 * log[0]["loss"]
 
 
 def test_training_resumes_from_its_checkpoint(tmp_path):
-    rng = np.random.default_rng(1)
-    bank = ImageBank.__new__(ImageBank)
-    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    bank = _bank(_noise(1, 40))
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=3, short_side=None)
     Trainer(config, bank, bank, tmp_path).run(steps=2, out=open("/dev/null", "w"))
     resumed = Trainer(config, bank, bank, tmp_path)
@@ -146,9 +152,7 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
 
 
 def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_path):
-    rng = np.random.default_rng(3)
-    bank = ImageBank.__new__(ImageBank)
-    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    bank = _bank(_noise(3, 40))
     quiet = open("/dev/null", "w")
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=2, short_side=None)
     Trainer(config, bank, bank, tmp_path).run(out=quiet)
@@ -165,9 +169,7 @@ def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_pa
 
 
 def test_a_checkpoint_from_before_a_setting_existed_resumes_in_its_stage(tmp_path):
-    rng = np.random.default_rng(4)
-    bank = ImageBank.__new__(ImageBank)
-    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    bank = _bank(_noise(4, 40))
     quiet = open("/dev/null", "w")
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=2, short_side=None)
     Trainer(config, bank, bank, tmp_path).run(out=quiet)
@@ -202,9 +204,7 @@ def test_masked_training_splits_each_image_into_its_darker_and_brighter_half():
 
 
 def test_a_masked_training_step_attends_within_each_half_only():
-    rng = np.random.default_rng(5)
-    bank = ImageBank.__new__(ImageBank)
-    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 48, 48), dtype=np.uint8))]
+    bank = _bank(_noise(5, 48))
     trainer = Trainer(SANetTraining(width=0.25, crop=32, batch=2, steps=1, short_side=None, masked=1.0),
                       bank, bank, None)
     seen = []
@@ -226,9 +226,7 @@ def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
     pretrained = Decoder("relu4_1", 0.25)
     pretrained.input_scale.fill_(37.0)
     (tmp_path / "r41.pt").write_bytes(save_decoder(pretrained, None, {"steps": 1}))
-    rng = np.random.default_rng(2)
-    bank = ImageBank.__new__(ImageBank)
-    bank.images = [torch.from_numpy(rng.integers(0, 256, (3, 40, 40), dtype=np.uint8))]
+    bank = _bank(_noise(2, 40))
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=1, short_side=None)
     model = Trainer(config, bank, bank, None, init_decoder=tmp_path / "r41.pt").model
     # the decoder reads relu4_1 / scale4 (the transform's relu4_1 path) as the pretrained one read relu4_1

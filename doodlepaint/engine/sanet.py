@@ -132,10 +132,15 @@ def foreign_weight(gamma: float) -> float:
     return 0.0 if gamma >= STRICT_GAMMA else 10.0 ** (-gamma / 10.0)
 
 
+def label_shares(ids: torch.Tensor, labels: int, size: tuple[int, int]) -> torch.Tensor:
+    """Each label's share of every position of a (size) feature map, from an ([B,] H, W) id map:
+    ([B,] labels, h, w)."""
+    return F.adaptive_avg_pool2d(F.one_hot(ids.long(), labels).movedim(-1, -3).float(), size)
+
+
 def position_labels(ids: torch.Tensor, labels: int, size: tuple[int, int]) -> torch.Tensor:
     """The dominant label of each position of a (size) feature map, from an (H, W) id map, flattened."""
-    one_hot = F.one_hot(ids.long(), labels).permute(2, 0, 1)[None].float()
-    return F.adaptive_avg_pool2d(one_hot, size)[0].argmax(0).flatten()
+    return label_shares(ids, labels, size).argmax(0).flatten()
 
 
 def label_bias(content_ids: torch.Tensor, style_ids: torch.Tensor, labels: int, content_size, style_size,

@@ -52,7 +52,8 @@ import torch.nn.functional as F
 from doodlepaint.engine.export import save_png, write_atomically
 from doodlepaint.engine.images import load_rgb
 from doodlepaint.engine.decoder import Decoder, decoder_from_bytes
-from doodlepaint.engine.sanet import LEVELS, STRICT_GAMMA, SANet, label_bias, mean_variance_norm, save_weights
+from doodlepaint.engine.sanet import (LEVELS, STRICT_GAMMA, SANet, label_bias, label_shares, mean_variance_norm,
+                                      save_weights)
 from doodlepaint.engine.vgg import get_encoder
 from doodlepaint.train.data import ImageBank, trainset_split
 from doodlepaint.train.loop import CHECKPOINT, ResumableTrainer
@@ -88,12 +89,6 @@ def luminance_labels(images: torch.Tensor) -> torch.Tensor:
     blurred = F.interpolate(F.avg_pool2d(luminance, MASK_BLUR, ceil_mode=True), size=images.shape[-2:],
                             mode="nearest")[:, 0]
     return (blurred > blurred.flatten(1).median(1).values[:, None, None]).long()
-
-
-def _label_weights(ids: torch.Tensor, size) -> torch.Tensor:
-    """(B, H, W) ids -> (B, K, h, w): each label's share of every position of an (h, w) feature map."""
-    one_hot = F.one_hot(ids, MASK_LABELS).permute(0, 3, 1, 2).float()
-    return F.adaptive_avg_pool2d(one_hot, size)
 
 
 def masked_mean_std(features: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,8 +186,9 @@ class Trainer(ResumableTrainer):
         for layer in STYLE_LAYERS:
             if masked:      # each half of the output against the same half of the painting
                 size = out[layer].shape[-2:]
-                mean, std = masked_mean_std(out[layer], _label_weights(content_ids, size))
-                target_mean, target_std = masked_mean_std(style_features[layer], _label_weights(style_ids, size))
+                mean, std = masked_mean_std(out[layer], label_shares(content_ids, MASK_LABELS, size))
+                target_mean, target_std = masked_mean_std(style_features[layer],
+                                                          label_shares(style_ids, MASK_LABELS, size))
             else:
                 mean, std = _mean_std(out[layer])
                 target_mean, target_std = _mean_std(style_features[layer])
