@@ -45,7 +45,7 @@ from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import Progress, TransferRequest
-from doodlepaint.engine.swap import label_colour_statistics, match_label_colours
+from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
 from doodlepaint.engine.vgg import CHANNELS, get_encoder
 
 LEVELS = ("relu4_1", "relu5_1")

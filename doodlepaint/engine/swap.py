@@ -19,6 +19,7 @@ import torch
 
 from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import get_decoder
+from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
 
@@ -32,35 +33,6 @@ KEY_CHANNELS = 32
 # still gives every label plenty to choose from. Matching every *output* position instead of every second
 # one keeps the picture free of a stride's grid.
 BANK_PATCHES = 4096
-COLOUR_SCALE_LIMIT = 3.0   # a label's colour spread is widened at most this much
-
-
-def label_colour_statistics(image: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per label, the mean and standard deviation of each colour channel, (K, 3) each, over soft masks."""
-    weight = masks[0].flatten(1)                                 # (K, N)
-    pixels = image[0].flatten(1).t()                             # (N, 3)
-    area = weight.sum(1, keepdim=True).clamp_min(1e-6)
-    mean = weight @ pixels / area
-    variance = weight @ pixels.pow(2) / area - mean.pow(2)
-    return mean, variance.clamp_min(1.0).sqrt()
-
-
-def match_label_colours(image: torch.Tensor, masks: torch.Tensor, style_mean: torch.Tensor,
-                        style_std: torch.Tensor) -> torch.Tensor:
-    """Each label's pixels moved to the painting's colour mean and spread for that label.
-
-    A decoder trained for reconstruction regresses towards the mean: its pictures come out washed out, and
-    a label's colours drift towards its neighbours' where overlapping patches are averaged. Matching the
-    first two moments per label and channel (as the patch method's colour term does by optimisation)
-    restores them in one cheap step; the scale is bounded so that a nearly flat region is not turned into
-    amplified noise."""
-    mean, std = label_colour_statistics(image, masks)
-    scale = (style_std / std).clamp(0.5, COLOUR_SCALE_LIMIT)
-    shift = style_mean - mean * scale
-    weight = masks[0] / masks[0].sum(0, keepdim=True).clamp_min(1e-6)       # (K, H, W), sums to 1
-    pixel_scale = torch.einsum("khw,kc->chw", weight, scale)[None]
-    pixel_shift = torch.einsum("khw,kc->chw", weight, shift)[None]
-    return image * pixel_scale + pixel_shift
 
 
 def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchStyle, torch.Tensor, torch.Tensor]:
