@@ -11,6 +11,7 @@ import torch
 
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import TransferParams, TransferRequest
+from doodlepaint.engine.label_colours import COLOUR_SCALE_LIMIT, LabelColours, match_label_colours_and_detail
 from doodlepaint.engine.sanet import (SANet, StyleAttention, STRICT_GAMMA, content_share, foreign_weight,
                                       interpolate_styles, label_bias, label_colour_strength, mean_variance_norm,
                                       run_sanet,
@@ -422,3 +423,26 @@ def test_cli_mix_style_errors_are_clear_and_write_nothing(tmp_path, capsys):
     assert main([*common, "--method", "sanet", "--mix", "1.5"]) == 2
     assert "from 0 to 1" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_at_strict_gamma_the_picture_is_the_networks_with_the_paintings_colours_and_brush_marks():
+    from doodlepaint.engine.transfer import _label_masks
+
+    torch.manual_seed(3)
+    model = SANet(width=0.25)
+    request = _scene(64, alpha=0.0, gamma=STRICT_GAMMA)
+    masks = _label_masks(request.target_labels, len(PALETTE), 64, 64, "cpu")
+
+    def tensor(picture: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(picture).permute(2, 0, 1)[None].float()
+
+    painted = next(run_sanet(request, model=model)).frame.astype(float)
+    network = tensor(next(run_sanet(request, model=model, label_colours=False)).frame)
+    matched = match_label_colours_and_detail(network, masks, LabelColours.of(tensor(request.style), masks))
+    expected = matched[0].clamp(0, 255).permute(1, 2, 0).numpy()
+    # the network's frame here is rounded to whole levels and clipped to 0..255 before the step, the app's
+    # is not: the step's scales (at most COLOUR_SCALE_LIMIT) grow the half level, and a few pixels the
+    # network painted beyond 0..255 differ more
+    assert np.mean(np.abs(painted - expected) <= COLOUR_SCALE_LIMIT) > 0.95
+    brush_marks = LabelColours.of(torch.from_numpy(painted).permute(2, 0, 1)[None].float(), masks).detail
+    assert (brush_marks > 1.5 * LabelColours.of(network, masks).detail).all()

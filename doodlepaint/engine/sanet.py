@@ -16,9 +16,10 @@ log q per foreign position, with q = 10^(-γ/10): γ 0 is the paper's unmasked S
 label's style position a tenth of an own-label one, and from γ = STRICT_GAMMA (the default, 50) up, other
 labels' logits are -inf: a position never attends to another label's style.
 
-A decoder regresses to the mean: what it paints is washed out, and a region's colours drift towards the
-photo's. So, as the instant preview does, each label's pixels are then moved towards the painting's colour
-mean and spread for that label (`match_label_colours`), by a strength that follows the mask and the
+A decoder regresses to the mean: what it paints is washed out, a region's colours drift towards the
+photo's and its strokes are fainter than the painting's. So, as the instant preview does, each label's
+broad colour is then moved towards the painting's colour mean and spread for that label, and its brush
+marks to the painting's contrast (`match_label_colours_and_detail`), by a strength that follows the mask and the
 photo weight: none at γ 0 (the paper's SANet, no labels in play) or at α 100, all of it at strict γ and α 0
 (`label_colour_strength`). bench/sanet.py reports the fidelity with and without this step.
 
@@ -45,7 +46,7 @@ from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import Progress, TransferRequest
-from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
+from doodlepaint.engine.label_colours import LabelColours, match_label_colours_and_detail
 from doodlepaint.engine.vgg import CHANNELS, get_encoder
 
 LEVELS = ("relu4_1", "relu5_1")
@@ -303,7 +304,7 @@ class _Scene:
             stand_in_photo(request, self.width, self.height, request.params.seed)
         self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device), MARGIN))
         self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device), MARGIN)
-        self.colours: list[tuple[float, torch.Tensor, torch.Tensor]] = []   # (weight, mean, std) per painting
+        self.colours: list[tuple[float, LabelColours]] = []   # (weight, colours) per painting
 
     def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
         return self.encoder(image, LEVELS)
@@ -320,18 +321,18 @@ class _Scene:
                str(self.device), self.encoder)
         # the painting's features are the same for every stroke: encoded once, kept in the engine's cache
         style, style_ids, colours = style_cache.get(key, lambda: self._encode_painting(request, style_w, style_h))
-        self.colours = [(1.0, *colours)]
+        self.colours = [(1.0, colours)]
         biases = self.biases(style, style_ids, len(request.palette), request.params.gamma)
         return self.model.transform(self.content, style, biases)
 
     def _encode_painting(self, request: TransferRequest, width: int, height: int):
-        """The painting's features, its position labels, and its colour mean and spread per label."""
+        """The painting's features, its position labels, and its colours per label."""
         from doodlepaint.engine.transfer import _label_masks
 
         image = _rgb_tensor(request.style, width, height, self.device)
         masks = _label_masks(request.style_labels, len(request.palette), width, height, self.device)
         return (self.encode(_padded(image)), _padded_ids(_ids_tensor(request.style_labels, width, height, self.device)),
-                label_colour_statistics(image, masks))
+                LabelColours.of(image, masks))
 
     def content_only(self) -> torch.Tensor:
         """F_ccc: the photo attending to itself, under the same label masks."""
@@ -345,12 +346,10 @@ class _Scene:
 
         image = self.model.decoder(features)[:, :, MARGIN:MARGIN + self.height, MARGIN:MARGIN + self.width]
         if colour_strength > 0 and self.colours:
-            total = sum(weight for weight, _, _ in self.colours)
-            mean = sum(weight * m for weight, m, _ in self.colours) / total
-            std = sum(weight * s for weight, _, s in self.colours) / total
             masks = _label_masks(self.request.target_labels, len(self.request.palette), self.width, self.height,
                                  self.device)
-            image = torch.lerp(image, match_label_colours(image, masks, mean, std), colour_strength)
+            matched = match_label_colours_and_detail(image, masks, LabelColours.blend(self.colours))
+            image = torch.lerp(image, matched, colour_strength)
         return image[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 
 
@@ -412,7 +411,7 @@ def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[fl
         for request, weight in zip(paintings, weights):
             if weight > 0:
                 stylised = stylised + (weight / total) * scene.stylised(request)
-                colours += [(weight * w, mean, std) for w, mean, std in scene.colours]
+                colours += [(weight * w, painting) for w, painting in scene.colours]
         scene.colours = colours
         params = first.params
         return scene.decode(_mixed(scene, stylised, params.alpha), label_colour_strength(params.gamma, params.alpha))
