@@ -3,13 +3,17 @@
     python bench/sanet.py --device cpu --sizes 256 512 --json bench/results/sanet-cpu.json \
         --picture resources/sanet_comparison.png
 
-The cases, each a photo from ../shared/trainset/photos (so one that SANet trained on) with a label map
-drawn here by hand (sky, sea, rock: the land and what stands on it), painted in Monet's *Cliffs at
-Étretat* (../shared/samples) with the bench's hand-drawn map of that painting:
+The cases, each a photo with a label map drawn here by hand (sky, sea, rock: the land and what stands on
+it), painted in Monet's *Cliffs at Étretat* (../shared/samples) with the bench's hand-drawn map of that
+painting:
 
-- kodim21: Kodak's lighthouse on its rocks by day, under a pale sky;
-- bout-lighthouse: William Bout's lighthouse on a causeway at dusk, blue on blue (Unsplash licence), a
-  photo whose colours are far from the painting's.
+- kodim21: Kodak's lighthouse on its rocks by day, under a pale sky (../shared/trainset/photos, so a photo
+  SANet trained on);
+- bout-lighthouse: William Bout's lighthouse on a causeway at dusk, blue on blue (Unsplash licence; in the
+  training set too), a photo whose colours are far from the painting's;
+- summer-palace: a tower of Beijing's Summer Palace above trees and a lake, by danielbuechele (CC BY 2.0),
+  held out: not in the training set. It ships with scikit-learn as `china.jpg` among its sample images
+  (`pip install scikit-learn`, which the app does not need); without scikit-learn the case is skipped.
 
 Per case and size: seconds of a warm SANet render (the median of --repeats, after one warm-up), and the
 fidelity (../shared/tools/fidelity.py) of the masked (γ 50), the masked without the per-label colour step
@@ -45,6 +49,25 @@ from doodlepaint.engine.vgg import get_encoder  # noqa: E402
 PHOTOS = ROOT.parent / "shared" / "trainset" / "photos"
 
 
+class MissingPhoto(Exception):
+    """A case's photo is not on this machine."""
+
+
+def training_photo(name: str) -> Path:
+    return PHOTOS / name
+
+
+def scikit_learn_sample(name: str) -> Path:
+    """One of the photos that ship with scikit-learn (its sample images), or a clear error without it."""
+    try:
+        from importlib.resources import files
+
+        return Path(str(files("sklearn.datasets.images") / name))
+    except ModuleNotFoundError as error:
+        raise MissingPhoto(f"{name} ships with scikit-learn: pip install scikit-learn") from error
+
+
+
 def kodim21_map() -> np.ndarray:
     """kodim21 (512x341): sky above the roofs and the horizon, the sea around the rocks, the rest land."""
     image = Image.new("RGB", (512, 341), SKY)
@@ -71,8 +94,29 @@ def bout_lighthouse_map() -> np.ndarray:
     return np.asarray(image)
 
 
-PHOTO_CASES = {"kodim21": ("kodak_kodim21.jpg", kodim21_map),
-               "bout-lighthouse": ("elementary_william-bout-lighthouse.jpg", bout_lighthouse_map)}
+def summer_palace_map() -> np.ndarray:
+    """scikit-learn's china.jpg (640x427): sky above the far shore, the lake, the tower and the trees."""
+    image = Image.new("RGB", (640, 427), SKY)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle([0, 212, 640, 427], fill=SEA)
+    for polygon in (
+            [(203, 28), (212, 28), (214, 50), (250, 75), (290, 100), (320, 120), (300, 135), (296, 158), (330, 172),
+             (318, 192), (322, 232), (352, 250), (340, 272), (340, 305), (365, 330), (372, 360), (372, 427),
+             (60, 427), (60, 330), (80, 300), (78, 280), (62, 268), (95, 240), (98, 192), (84, 180), (100, 160),
+             (98, 138), (95, 110), (130, 95), (170, 75), (196, 50)],                            # the tower
+            [(550, 427), (550, 240), (556, 205), (568, 175), (585, 150), (605, 138), (625, 135), (640, 140),
+             (640, 427)],                                                                        # trees, right
+            [(0, 330), (360, 330), (420, 300), (470, 290), (520, 280), (640, 280), (640, 427), (0, 427)],  # below
+            [(0, 150), (20, 160), (40, 190), (50, 230), (30, 260), (0, 270)]):                  # a tree, left
+        draw.polygon(polygon, fill=ROCK)
+    return np.asarray(image)
+
+
+# name: (where the photo is, its label map)
+PHOTO_CASES = {"kodim21": (lambda: training_photo("kodak_kodim21.jpg"), kodim21_map),
+               "bout-lighthouse": (lambda: training_photo("elementary_william-bout-lighthouse.jpg"),
+                                   bout_lighthouse_map),
+               "summer-palace": (lambda: scikit_learn_sample("china.jpg"), summer_palace_map)}
 
 
 def write_photo_case(folder: Path, name: str = "kodim21") -> dict[str, Path]:
@@ -80,7 +124,7 @@ def write_photo_case(folder: Path, name: str = "kodim21") -> dict[str, Path]:
     photo, draw_map = PHOTO_CASES[name]
     photo_map = folder / f"{name}_sem.png"
     Image.fromarray(draw_map()).save(photo_map)
-    return {"style": style, "style_map": style_map, "photo": PHOTOS / photo, "photo_map": photo_map}
+    return {"style": style, "style_map": style_map, "photo": photo(), "photo_map": photo_map}
 
 
 def request_for(case: dict[str, Path], size: int, **params) -> TransferRequest:
@@ -180,7 +224,11 @@ def main() -> int:
     rows, picture_rows = [], []
     with tempfile.TemporaryDirectory() as temp:
         for name in args.cases:
-            case_rows, tiles = bench_case(name, Path(temp), args, device, model, fidelity)
+            try:
+                case_rows, tiles = bench_case(name, Path(temp), args, device, model, fidelity)
+            except MissingPhoto as missing:
+                print(f"{name}: skipped, {missing}", file=sys.stderr)
+                continue
             rows += case_rows
             if tiles:
                 picture_rows.append(np.concatenate(tiles, axis=1))
