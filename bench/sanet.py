@@ -17,8 +17,8 @@ painting:
 
 Per case and size: seconds of a warm SANet render (the median of --repeats, after one warm-up), and the
 fidelity (../shared/tools/fidelity.py) of the masked (γ 50), the masked without the per-label colour step
-(what the network alone paints), the unmasked (γ 0) and, at --patch-size, the patch method's render from
-the same photo (Draft preset), all judged on the photo's label map.
+(what the network alone paints), the unmasked (γ 0) and, at --patch-size, the patch method's renders from
+the same photo (each of --patch-presets; the picture shows the last), all judged on the photo's label map.
 """
 from __future__ import annotations
 
@@ -184,13 +184,14 @@ def bench_case(name: str, folder: Path, args, device, model, fidelity) -> tuple[
                 pictures[impl] = frame
     if not args.patch_size:
         return rows, []
-    request = request_for(case, args.patch_size, preset="Draft")
-    started = time.perf_counter()
-    frame = final_frame(request, device)
-    rows.append({"case": name, "impl": "patch (Draft, photo as content)", "size": f"{frame.shape[1]}x{frame.shape[0]}",
-                 "gamma": request.params.gamma, "seconds": round(time.perf_counter() - started, 2),
-                 "fidelity": score(frame)})
-    print(json.dumps(rows[-1]), flush=True)
+    for preset in args.patch_presets:
+        request = request_for(case, args.patch_size, preset=preset)
+        started = time.perf_counter()
+        frame = final_frame(request, device)
+        rows.append({"case": name, "impl": f"patch ({preset}, photo as content)",
+                     "size": f"{frame.shape[1]}x{frame.shape[0]}", "gamma": request.params.gamma,
+                     "seconds": round(time.perf_counter() - started, 2), "fidelity": score(frame)})
+        print(json.dumps(rows[-1]), flush=True)
     height, width = frame.shape[:2]
     photo = np.asarray(Image.open(case["photo"]).convert("RGB").resize((width, height), Image.BICUBIC))
     labels = np.asarray(Image.fromarray(photo_map).resize((width, height), Image.NEAREST))
@@ -205,11 +206,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
     parser.add_argument("--patch-size", type=int, default=256, help="also render the patch method here (0: no)")
+    parser.add_argument("--patch-presets", nargs="+", choices=["Draft", "Normal", "High"], default=["Draft", "Normal"])
     parser.add_argument("--weights", type=Path, help="SANet weights to judge instead of the shipped ones")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--picture", type=Path,
-                        help="a row per case: photo | map | unmasked | masked network only | masked | patch, "
-                             "at --patch-size")
+                        help="a row per case: photo | map | unmasked | masked network only | masked | patch "
+                             "(the last of --patch-presets), at --patch-size")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
