@@ -1,7 +1,11 @@
 """The colour step after the feed-forward methods' decoders: per label, the painting's colours and strokes."""
 from __future__ import annotations
 
+import numpy as np
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from doodlepaint.engine.label_colours import (COLOUR_SCALE_LIMIT, LabelColours, label_colour_statistics,
                                               match_label_colours, match_label_colours_and_detail)
@@ -86,3 +90,22 @@ def test_a_label_too_thin_for_an_inside_is_matched_over_its_whole_mask():
     matched = match_label_colours_and_detail(decoded, masks, LabelColours.of(painting, masks))
     line = matched[0, :, 14:18].flatten(1).mean(1)
     assert line[0] > 200 and (line[1:] < 80).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=arrays(np.int64, (20, 24), elements=st.integers(0, 3)), seed=st.integers(0, 2**16))
+def test_any_label_layout_gives_a_finite_picture_and_bounded_scales(ids, seed):
+    """Labels of one pixel, scattered, absent from the picture or from the painting: never NaN or inf,
+    and no label's colour pushed further than the scale bound allows."""
+    from doodlepaint.engine.transfer import _label_masks
+
+    generator = torch.Generator().manual_seed(seed)
+    masks = _label_masks(ids, 4, 24, 20, "cpu")
+    painting = 255 * torch.rand(1, 3, 20, 24, generator=generator)
+    picture = 100 + 30 * torch.rand(1, 3, 20, 24, generator=generator)
+    matched = match_label_colours_and_detail(picture, masks, LabelColours.of(painting, masks))
+    assert torch.isfinite(matched).all()
+    # each label's broad colour lands within the bound times the picture's 30 levels of the painting's mean
+    # (0..255), and its detail (under 30 levels) grows at most by the bound
+    reach = 2 * COLOUR_SCALE_LIMIT * 30
+    assert matched.min() >= -reach - 1e-3 and matched.max() <= 255 + reach + 1e-3
