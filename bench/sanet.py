@@ -53,10 +53,6 @@ class MissingPhoto(Exception):
     """A case's photo is not on this machine."""
 
 
-def training_photo(name: str) -> Path:
-    return PHOTOS / name
-
-
 def scikit_learn_sample(name: str) -> Path:
     """One of the photos that ship with scikit-learn (its sample images), or a clear error without it."""
     try:
@@ -65,7 +61,6 @@ def scikit_learn_sample(name: str) -> Path:
         return Path(str(files("sklearn.datasets.images") / name))
     except ModuleNotFoundError as error:
         raise MissingPhoto(f"{name} ships with scikit-learn: pip install scikit-learn") from error
-
 
 
 def kodim21_map() -> np.ndarray:
@@ -113,9 +108,8 @@ def summer_palace_map() -> np.ndarray:
 
 
 # name: (where the photo is, its label map)
-PHOTO_CASES = {"kodim21": (lambda: training_photo("kodak_kodim21.jpg"), kodim21_map),
-               "bout-lighthouse": (lambda: training_photo("elementary_william-bout-lighthouse.jpg"),
-                                   bout_lighthouse_map),
+PHOTO_CASES = {"kodim21": (lambda: PHOTOS / "kodak_kodim21.jpg", kodim21_map),
+               "bout-lighthouse": (lambda: PHOTOS / "elementary_william-bout-lighthouse.jpg", bout_lighthouse_map),
                "summer-palace": (lambda: scikit_learn_sample("china.jpg"), summer_palace_map)}
 
 

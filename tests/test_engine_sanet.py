@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from doodlepaint.engine.errors import DoodleError, LabelMapError
-from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.label_colours import COLOUR_SCALE_LIMIT, LabelColours, match_label_colours_and_detail
+from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sanet import (SANet, StyleAttention, STRICT_GAMMA, content_share, foreign_weight,
                                       interpolate_styles, label_bias, label_colour_strength, mean_variance_norm,
                                       run_sanet,

@@ -47,11 +47,11 @@ def _per_pixel(masks: torch.Tensor, per_label: torch.Tensor) -> torch.Tensor:
 
 
 def match_label_colours(image: torch.Tensor, masks: torch.Tensor, style_mean: torch.Tensor,
-                        style_std: torch.Tensor) -> torch.Tensor:
+                        style_std: torch.Tensor, measured_over: torch.Tensor | None = None) -> torch.Tensor:
     """Each label's pixels moved to the painting's colour mean and spread for that label (the first two
-    moments per label and channel); the scale is bounded so that a nearly flat region is not turned into
-    amplified noise."""
-    mean, std = label_colour_statistics(image, masks)
+    moments per label and channel, measured over `measured_over`, by default the masks themselves); the
+    scale is bounded so that a nearly flat region is not turned into amplified noise."""
+    mean, std = label_colour_statistics(image, masks if measured_over is None else measured_over)
     scale = (style_std / std).clamp(0.5, COLOUR_SCALE_LIMIT)
     return image * _per_pixel(masks, scale) + _per_pixel(masks, style_mean - mean * scale)
 
@@ -104,8 +104,6 @@ def match_label_colours_and_detail(image: torch.Tensor, masks: torch.Tensor, tar
     `match_label_colours` bounds its scale, so that flat stays flat."""
     broad, detail = _bands(image)
     insides = _insides(masks)
-    mean, std = label_colour_statistics(broad, insides)
-    scale = (target.std / std).clamp(0.5, COLOUR_SCALE_LIMIT)
     detail_scale = (target.detail / label_colour_statistics(detail, insides)[1]).clamp(0.5, COLOUR_SCALE_LIMIT)
-    return (broad * _per_pixel(masks, scale) + _per_pixel(masks, target.mean - mean * scale)
+    return (match_label_colours(broad, masks, target.mean, target.std, measured_over=insides)
             + detail * _per_pixel(masks, detail_scale))

@@ -310,8 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     config = SANetTraining(width=args.width, crop=args.crop, batch=args.batch, steps=args.steps, lr=args.lr,
                            short_side=args.short_side, seed=args.seed, identity_pixels=args.identity_pixels,
-                           identity_features=args.identity_features,
-                           masked=args.masked)
+                           identity_features=args.identity_features, masked=args.masked)
     photo_paths, painting_paths = trainset_split(args.data)
     photos = ImageBank(photo_paths, args.device, config.short_side)
     paintings = ImageBank(painting_paths, args.device, config.short_side)
