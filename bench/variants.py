@@ -4,8 +4,8 @@
 
 Each argument is keyword arguments for TransferParams.replace on top of a preset (default Normal),
 plus `size` (default 256), and two engine constants to compare values of: `noise`, the seed's noise
-amplitude (transfer.COLOUR_NOISE), and `colour`, the weight of each label's colour statistics in the
-patch loss (transfer.COLOUR_WEIGHT). Prints seconds, fidelity and loss evaluations per variant.
+amplitude (seeds.COLOUR_NOISE), and `colour`, the weight of each label's colour statistics in the
+patch loss (terms.COLOUR_WEIGHT). Prints seconds, fidelity and loss evaluations per variant.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.bench import import_tool  # noqa: E402
 from bench.case import CASES, write_case  # noqa: E402
 from doodlepaint.engine import PRESETS, TransferRequest, run_transfer  # noqa: E402
-from doodlepaint.engine import transfer  # noqa: E402
+from doodlepaint.engine import seeds, terms  # noqa: E402
 from doodlepaint.engine.images import load_rgb  # noqa: E402
 from doodlepaint.engine.labels import load_maps  # noqa: E402
 from doodlepaint.engine.vgg import get_encoder  # noqa: E402
@@ -39,11 +39,11 @@ def main() -> int:
     style_ids, target_ids, palette = load_maps(style, map_path, doodle_path)
     style_map, doodle = load_rgb(map_path), load_rgb(doodle_path)
     get_encoder(args.device)
-    defaults = transfer.COLOUR_NOISE, transfer.COLOUR_WEIGHT
+    defaults = seeds.COLOUR_NOISE, terms.COLOUR_WEIGHT
     for variant in args.variants:
         options = eval(f"dict({variant})")  # noqa: S307 - a developer's own command line
-        transfer.COLOUR_NOISE = options.pop("noise", defaults[0])
-        transfer.COLOUR_WEIGHT = options.pop("colour", defaults[1])
+        seeds.COLOUR_NOISE = options.pop("noise", defaults[0])
+        terms.COLOUR_WEIGHT = options.pop("colour", defaults[1])
         params = PRESETS[options.pop("preset", "Normal")].replace(size=options.pop("size", 256), **options)
         started = time.perf_counter()
         for progress in run_transfer(TransferRequest(style, style_ids, target_ids, palette, params),

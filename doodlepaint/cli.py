@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 import time
+import logging
 import warnings
 from pathlib import Path
 
@@ -26,7 +27,8 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from doodlepaint.engine.params import METHODS, PATCH_SIZES, PRESETS, TransferParams
+    from doodlepaint.engine.methods import method_names
+    from doodlepaint.engine.params import PATCH_SIZES, PRESETS, TransferParams
 
     defaults = TransferParams()
     parser = argparse.ArgumentParser(
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
     render.add_argument("--preset", choices=list(PRESETS), default="Normal",
                         help="Draft (seconds), Normal or High; the options below override it")
-    render.add_argument("--method", choices=METHODS)
+    render.add_argument("--method", choices=method_names())
     render.add_argument("--alpha", type=float, help=f"content weight (default {defaults.alpha:g})")
     render.add_argument("--beta", type=float, help=f"style weight (default {defaults.beta:g})")
     render.add_argument("--gamma", type=float,
@@ -259,10 +261,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from doodlepaint.engine import DoodleError
 
+    # what goes wrong inside (a failed render's traceback, a weights file that cannot be read) is logged
+    logging.basicConfig(level=logging.WARNING, format="doodlepaint: %(levelname)s: %(name)s: %(message)s")
+
     def show_warning(message, category, filename, lineno, file=None, line=None):
         print(f"warning: {message}", file=sys.stderr)
 
-    warnings.showwarning = show_warning
+    shown_before, warnings.showwarning = warnings.showwarning, show_warning
     try:
         if args.command == "serve":
             from doodlepaint.server.serve import run_serve
@@ -274,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ndoodlepaint: stopped", file=sys.stderr)
         return 130
+    finally:
+        warnings.showwarning = shown_before
 
 
 if __name__ == "__main__":

@@ -97,10 +97,10 @@ def test_a_label_too_thin_for_an_inside_is_matched_over_its_whole_mask():
 def test_any_label_layout_gives_a_finite_picture_and_bounded_scales(ids, seed):
     """Labels of one pixel, scattered, absent from the picture or from the painting: never NaN or inf,
     and no label's colour pushed further than the scale bound allows."""
-    from doodlepaint.engine.transfer import _label_masks
+    from doodlepaint.engine.tensors import label_masks
 
     generator = torch.Generator().manual_seed(seed)
-    masks = _label_masks(ids, 4, 24, 20, "cpu")
+    masks = label_masks(ids, 4, 24, 20, "cpu")
     painting = 255 * torch.rand(1, 3, 20, 24, generator=generator)
     picture = 100 + 30 * torch.rand(1, 3, 20, 24, generator=generator)
     matched = match_label_colours_and_detail(picture, masks, LabelColours.of(painting, masks))

@@ -120,12 +120,14 @@ def test_patch_render_has_no_pixels_stuck_at_the_range_limits(semantic):
 
 
 def test_pixels_outside_the_range_still_get_gradients():
-    from doodlepaint.engine.transfer import _Objective, plan_phases
+    from doodlepaint.engine.optimise import Objective
+    from doodlepaint.engine.plan import plan_phases
+    from doodlepaint.engine.terms import PATCH
 
     style, style_ids = stripes_and_dots(64)
     doodle, _, _ = _regions(64)
     request = TransferRequest(style, style_ids, doodle, PALETTE_RB, TransferParams(phases=1, iterations=1))
-    objective = _Objective(request, plan_phases(request)[0], get_encoder("cpu"), "cpu")
+    objective = Objective(request, plan_phases(request)[0], get_encoder("cpu"), "cpu", PATCH.terms)
     x = torch.full((1, 3, 64, 64), 128.0)
     x[0, 0, 10, 10], x[0, 1, 20, 20] = 400.0, -150.0
     x.requires_grad_(True)

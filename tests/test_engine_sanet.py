@@ -174,7 +174,7 @@ def test_a_checkpoint_from_before_a_setting_existed_resumes_in_its_stage(tmp_pat
     quiet = open("/dev/null", "w")
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=2, short_side=None)
     Trainer(config, bank, bank, tmp_path).run(out=quiet)
-    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)
     for stage in saved["stages"]:
         del stage["config"]["masked"]             # saved before --masked existed: trained unmasked
     torch.save(saved, tmp_path / "checkpoint.pt")
@@ -226,10 +226,10 @@ def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
     torch.manual_seed(2)
     pretrained = Decoder("relu4_1", 0.25)
     pretrained.input_scale.fill_(37.0)
-    (tmp_path / "r41.pt").write_bytes(save_decoder(pretrained, None, {"steps": 1}))
+    (tmp_path / "r41.safetensors").write_bytes(save_decoder(pretrained, {"steps": 1}))
     bank = _bank(_noise(2, 40))
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=1, short_side=None)
-    model = Trainer(config, bank, bank, None, init_decoder=tmp_path / "r41.pt").model
+    model = Trainer(config, bank, bank, None, init_decoder=tmp_path / "r41.safetensors").model
     # the decoder reads relu4_1 / scale4 (the transform's relu4_1 path) as the pretrained one read relu4_1
     features = get_encoder()(torch.rand(1, 3, 32, 32) * 255, ("relu4_1",))["relu4_1"]
     assert torch.allclose(model.decoder(features / model.scale4), pretrained.half().float()(features), atol=0.5)
@@ -237,17 +237,17 @@ def test_a_fresh_run_can_start_from_a_trained_relu4_1_decoder(tmp_path):
     assert torch.allclose(model.merge(level4), level4, atol=1e-5)       # the merge starts as the identity
     with pytest.raises(SystemExit, match="width"):
         Trainer(config.__class__(width=0.5, crop=32, batch=1, steps=1, short_side=None), bank, bank, None,
-                init_decoder=tmp_path / "r41.pt")
+                init_decoder=tmp_path / "r41.safetensors")
 
 
 def test_the_record_says_how_the_starting_decoder_was_trained(tmp_path):
     from doodlepaint.engine.decoder import Decoder, save_weights as save_decoder
     from doodlepaint.train.sanet import decoder_summary
 
-    (tmp_path / "r41.pt").write_bytes(save_decoder(Decoder("relu4_1", 0.25), None,
-                                                   {"command": "train it", "steps": 7, "seconds": 3.0,
+    (tmp_path / "r41.safetensors").write_bytes(save_decoder(Decoder("relu4_1", 0.25),
+                                                            {"command": "train it", "steps": 7, "seconds": 3.0,
                                                     "log": [{"step": 7, "loss": 0.5}]}))
-    assert decoder_summary(tmp_path / "r41.pt")["steps"] == 7
+    assert decoder_summary(tmp_path / "r41.safetensors")["steps"] == 7
     folder = tmp_path / "checkpoints"
     folder.mkdir()
     torch.save({"decoder": {}, "command": "train it", "step": 9, "seconds": 4.04, "log": [{"step": 9, "loss": 0.4}]},
@@ -426,12 +426,12 @@ def test_cli_mix_style_errors_are_clear_and_write_nothing(tmp_path, capsys):
 
 
 def test_at_strict_gamma_the_picture_is_the_networks_with_the_paintings_colours_and_brush_marks():
-    from doodlepaint.engine.transfer import _label_masks
+    from doodlepaint.engine.tensors import label_masks
 
     torch.manual_seed(3)
     model = SANet(width=0.25)
     request = _scene(64, alpha=0.0, gamma=STRICT_GAMMA)
-    masks = _label_masks(request.target_labels, len(PALETTE), 64, 64, "cpu")
+    masks = label_masks(request.target_labels, len(PALETTE), 64, 64, "cpu")
 
     def tensor(picture: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(picture).permute(2, 0, 1)[None].float()

@@ -34,7 +34,7 @@ def test_decoder_for_an_unknown_layer_is_a_clear_error():
 def test_saved_weights_round_trip_in_half_precision():
     decoder = Decoder("relu3_1", 0.25)
     decoder.input_scale.fill_(3.5)
-    data = save_weights(decoder, None, {"steps": 7})
+    data = save_weights(decoder, {"steps": 7})
     loaded = decoder_from_bytes(data, "test")
     assert loaded.layer == "relu3_1" and loaded.width == 0.25 and float(loaded.input_scale) == 3.5
     features = torch.rand(1, 256, 4, 4)
@@ -43,16 +43,32 @@ def test_saved_weights_round_trip_in_half_precision():
     assert not any(p.requires_grad for p in loaded.parameters())
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a torch file", "truncated"])
+@pytest.mark.parametrize("damage", [b"", b"not a weights file", "truncated", "huge header"])
 def test_damaged_weights_are_a_clear_error(damage):
-    data = save_weights(Decoder("relu3_1", 0.25), None, {})
-    data = data[: len(data) // 2] if damage == "truncated" else damage
-    with pytest.raises(DoodleError, match="damaged or of another version"):
+    data = save_weights(Decoder("relu3_1", 0.25), {})
+    data = {"truncated": data[: len(data) // 2], "huge header": (2 ** 62).to_bytes(8, "little") + data[8:]}.get(
+        damage, damage)
+    with pytest.raises(DoodleError, match="damaged or not a weights file"):
         decoder_from_bytes(data, "in the test")
 
 
+def test_weights_of_another_kind_shape_or_with_nan_are_refused():
+    from doodlepaint.engine.sanet import SANet, save_weights as save_sanet
+
+    with pytest.raises(DoodleError, match="are sanet weights, not decoder"):
+        decoder_from_bytes(save_sanet(SANet(width=0.25), {}), "in the test")
+    narrow = save_weights(Decoder("relu3_1", 0.25), {})
+    with pytest.raises(DoodleError, match="another version"):    # the same name, another width: shapes differ
+        decoder_from_bytes(narrow.replace(b'\\"width\\": 0.25', b'\\"width\\": 0.50'), "in the test")
+    poisoned = Decoder("relu3_1", 0.25)
+    with torch.no_grad():
+        poisoned.net[1].weight[0, 0, 0, 0] = float("nan")
+    with pytest.raises(DoodleError, match="NaN"):
+        decoder_from_bytes(save_weights(poisoned, {}), "in the test")
+
+
 def test_missing_shipped_weights_are_a_clear_error(monkeypatch):
-    monkeypatch.setattr(decoder_module, "weights_file", lambda layer: "no_such_decoder.pt")
+    monkeypatch.setattr(decoder_module, "weights_file", lambda layer: "no_such_decoder.safetensors")
     decoder_module._cached_decoder.cache_clear()
     try:
         with pytest.raises(DoodleError, match="not installed"):

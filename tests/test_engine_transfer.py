@@ -11,9 +11,13 @@ import torch
 from doodlepaint.engine import transfer
 from doodlepaint.engine.errors import Cancelled, DoodleError, LabelMapError
 from doodlepaint.engine.params import PRESETS, Progress, TransferParams, TransferRequest
+from doodlepaint.engine.methods import method_info
+from doodlepaint.engine.optimise import Objective, phase_work
+from doodlepaint.engine.plan import PhasePlan
+from doodlepaint.engine.terms import ColourTerm
 from doodlepaint.engine.transfer import render, run_transfer
 
-from engine_helpers import PALETTE_RB, TinyEncoder, tiny_request
+from engine_helpers import TinyEncoder, tiny_request
 
 FAST = dict(phases=2, iterations=4, match_every=2)
 
@@ -32,10 +36,10 @@ def tiny_encoder_everywhere(monkeypatch):
 # --- progress ------------------------------------------------------------------------------------
 
 def test_patch_matching_makes_large_phases_weigh_more_than_their_pixels():
-    small, large = (transfer.PhasePlan(w, h, w, h, 10) for w, h in ((256, 192), (1024, 768)))
+    small, large = (PhasePlan(w, h, w, h, 10) for w, h in ((256, 192), (1024, 768)))
     pixel_ratio = (1024 * 768) / (256 * 192)
-    assert transfer.phase_work(large, "gram") / transfer.phase_work(small, "gram") == pixel_ratio
-    assert transfer.phase_work(large, "patch") / transfer.phase_work(small, "patch") > 2 * pixel_ratio
+    assert phase_work(large, matches_patches=False) / phase_work(small, matches_patches=False) == pixel_ratio
+    assert phase_work(large, matches_patches=True) / phase_work(small, matches_patches=True) > 2 * pixel_ratio
 
 
 @pytest.mark.parametrize("method", ["patch", "gram"])
@@ -158,12 +162,16 @@ def test_optimiser_changes_the_image():
 
 # --- inits and content ---------------------------------------------------------------------------
 
-def test_content_image_and_init_image():
+def test_content_image_pulls_the_picture_towards_it_and_init_image_starts_it():
     base = tiny_request(96, 64, **FAST)
     content = np.full((40, 60, 3), 200, np.uint8)            # resized to the output inside
-    with_content = TransferRequest(base.style, base.style_labels, base.target_labels, base.palette,
-                                   base.params, content=content)
-    assert _run(with_content)[-1].frame.shape == (64, 96, 3)
+    # both start from the label colours, with no style or smoothness: only the content term moves the picture
+    params = base.params.replace(init="colours", alpha=1000.0, beta=0.0, smoothness=0.0, phases=1, iterations=12)
+    without = _run(dataclasses.replace(base, params=params))[-1].frame
+    with_content = _run(dataclasses.replace(base, params=params, content=content))[-1].frame
+    assert with_content.shape == (64, 96, 3)
+    distance = lambda frame: np.abs(frame.astype(float) - 200).mean()
+    assert distance(with_content) < 0.8 * distance(without)
     init = np.zeros((64, 96, 3), np.uint8)
     with_init = TransferRequest(base.style, base.style_labels, base.target_labels, base.palette,
                                 base.params.replace(init="image", phases=1, iterations=1, match_every=1,
@@ -239,10 +247,6 @@ def test_params_are_frozen_and_presets_valid():
         params.replace(patch_size=2)
 
 
-def test_palette_constant_is_two_labels():
-    assert PALETTE_RB.shape == (2, 3)
-
-
 # --- phase planning ------------------------------------------------------------------------------
 
 def test_phases_too_small_for_a_patch_are_skipped():
@@ -270,11 +274,15 @@ def test_the_painting_is_used_at_the_doodles_scale_up_to_twice_the_outputs_pixel
 def test_the_patch_loss_holds_each_labels_colour_statistics_and_one_global_set_without_labels():
     def objective(**params):
         request = tiny_request(64, 64, **params)
-        return transfer._Objective(request, transfer.plan_phases(request)[-1], TinyEncoder(), "cpu")
+        method = method_info(request.params.method).load()
+        return Objective(request, transfer.plan_phases(request)[-1], TinyEncoder(), "cpu", method.terms)
 
-    assert objective().colour.labels_used.tolist() == [0, 1]
-    assert objective(gamma=0).colour.labels_used.tolist() == [0]
-    assert objective(method="gram").colour is None
+    def colour(objective):
+        return next((term.painting for term in objective.terms if isinstance(term, ColourTerm)), None)
+
+    assert colour(objective()).labels_used.tolist() == [0, 1]
+    assert colour(objective(gamma=0)).labels_used.tolist() == [0]
+    assert colour(objective(method="gram")) is None
     assert float(objective()(torch.full((1, 3, 64, 64), 128.0))) > 0
 
 

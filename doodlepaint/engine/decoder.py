@@ -4,14 +4,12 @@ A decoder mirrors the encoder from one layer down (as in Li et al.'s WCT and Hua
 3x3 convolutions with reflection padding, ReLU, nearest upsampling where VGG pools. `width` thins every
 hidden layer (a CPU-trained decoder is half width); the input channels are VGG's and the output RGB.
 The weights are trained here (`python -m doodlepaint.train.decoder`) and shipped in half precision
-under resources/weights with a JSON record of how they were trained.
+under resources/weights (engine/weights.py's format) with a record of how they were trained.
 """
 from __future__ import annotations
 
 import functools
 import importlib.resources
-import io
-import json
 
 import torch
 import torch.nn as nn
@@ -19,6 +17,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.vgg import CHANNELS
+from doodlepaint.engine.weights import load_network, weights_bytes, weights_metadata
 
 # Per layer, the decoder's stages from the deepest up: (channels of each conv, upsample after the stage).
 # relu4_1 -> the AdaIN decoder; relu3_1 -> the WCT/Chen & Schmidt decoder (its last three stages).
@@ -60,39 +59,33 @@ class Decoder(nn.Module):
         return 2 ** (len(STAGES[self.layer]) - 1)
 
 
+KIND = "decoder"
+REMEDY = "reinstall doodlepaint, or use the Draft/Normal presets, which need no decoder"
+
+
 def weights_file(layer: str) -> str:
-    return f"decoder_{layer}.pt"
+    return f"decoder_{layer}.safetensors"
 
 
-def save_weights(decoder: Decoder, path, record: dict) -> bytes:
+def save_weights(decoder: Decoder, record: dict) -> bytes:
     """The decoder's weights in half precision with its training record, as bytes for an atomic write."""
-    state = {name: tensor.half() if tensor.is_floating_point() else tensor
-             for name, tensor in decoder.state_dict().items()}
-    buffer = io.BytesIO()
-    torch.save({"layer": decoder.layer, "width": decoder.width, "state": state,
-                "record": json.dumps(record)}, buffer)
-    return buffer.getvalue()
+    return weights_bytes(decoder, KIND, {"layer": decoder.layer, "width": decoder.width}, record)
 
 
 def decoder_from_bytes(data: bytes, where: str) -> Decoder:
     """A decoder from saved weights; anything unreadable or mismatched is a DoodleError naming `where`."""
-    try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        decoder = Decoder(saved["layer"], float(saved["width"]))
-        decoder.load_state_dict({name: tensor.float() for name, tensor in saved["state"].items()})
-    except DoodleError:
-        raise
-    except Exception as error:  # pickle, zip and key errors alike: the file is damaged or not ours
-        raise DoodleError(f"the decoder weights {where} are damaged or of another version ({error.__class__.__name__}): "
-                          "reinstall doodlepaint, or use the Draft/Normal presets, which need no decoder") from error
-    decoder.requires_grad_(False)
-    return decoder.eval()
+    return load_network(data, KIND, where, REMEDY,
+                        lambda settings: Decoder(settings["layer"], float(settings["width"])))
+
+
+def decoder_record(data: bytes, where: str) -> dict:
+    """How the decoder of saved weights was trained (command, data, steps, losses)."""
+    return weights_metadata(data, KIND, where, REMEDY)["record"]
 
 
 def shipped_record(layer: str) -> dict:
-    """How the shipped decoder for `layer` was trained (command, data, steps, losses)."""
-    saved = torch.load(io.BytesIO(_shipped_bytes(layer)), map_location="cpu", weights_only=True)
-    return json.loads(saved["record"])
+    """How the shipped decoder for `layer` was trained."""
+    return decoder_record(_shipped_bytes(layer), f"for {layer}")
 
 
 def _shipped_bytes(layer: str) -> bytes:

@@ -29,3 +29,20 @@ def device_name(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return "CPU"
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    """Start counting a render's peak GPU memory (nothing to count on other devices)."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: torch.device) -> int:
+    """Bytes of GPU memory at the peak since `reset_peak_memory` (0 on the CPU)."""
+    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
+
+
+def release_memory(device: torch.device) -> None:
+    """Hand the GPU memory cache back after a render, so the next one (or another process) can use it."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()

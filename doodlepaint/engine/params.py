@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("patch", "gram", "swap", "sanet")
+from doodlepaint.engine.methods import method_info
+
 PATCH_SIZES = (3, 5, 7)
 INITS = ("auto", "noise", "colours", "content", "image", "instant")
 MAX_WEIGHT = 10_000.0        # alpha, beta, gamma beyond this only overflow the loss (the app's sliders stop at 250)
@@ -59,8 +60,7 @@ class TransferParams:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral):
                 raise ValueError(f"{name} must be a whole number, not {value!r}")
-        if self.method not in METHODS:
-            raise ValueError(f"method must be one of {METHODS}, not {self.method!r}")
+        method_info(self.method)        # an unknown method raises ValueError naming the known ones
         if self.patch_size not in PATCH_SIZES:
             raise ValueError(f"patch size must be one of {PATCH_SIZES}, not {self.patch_size}")
         if self.init not in INITS:
@@ -89,7 +89,7 @@ PRESETS: dict[str, TransferParams] = {
 def refinement(params: TransferParams) -> TransferParams:
     """The optimisation that refines an instant picture: it starts from that picture at half size, so the
     coarsest phases (which find the layout the instant picture already has) are left out."""
-    method = params.method if params.method in ("patch", "gram") else "patch"
+    method = params.method if method_info(params.method).refinable else "patch"
     return params.replace(method=method, init="instant", phases=min(params.phases, REFINE_PHASES),
                           iterations=max(1, round(params.iterations * REFINE_ITERATIONS)))
 

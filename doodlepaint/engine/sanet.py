@@ -31,10 +31,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import io
-import json
 import math
-import time
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -45,9 +42,13 @@ import torch.nn.functional as F
 from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
 from doodlepaint.engine.errors import DoodleError, LabelMapError
-from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.label_colours import LabelColours, match_label_colours_and_detail
+from doodlepaint.engine.method import OnePassMethod, RenderContext
+from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.plan import PhasePlan, plan_phases
+from doodlepaint.engine.tensors import ids_tensor, image_tensor, label_masks, label_mean_colours
 from doodlepaint.engine.vgg import CHANNELS, get_encoder
+from doodlepaint.engine.weights import load_network, weights_bytes, weights_metadata
 
 LEVELS = ("relu4_1", "relu5_1")
 STRICT_GAMMA = 50.0     # from here up, other labels' style positions are masked out (-inf)
@@ -57,9 +58,8 @@ MULTIPLE = 16           # relu5_1 is 1/16 of the image: inputs are padded to a m
 # edge, VGG's zero padding gives features no painting position resembles, and the network painted a few
 # pixels' stripe of stray colour there (a yellow band down the dusk photo's sky, measured at 512 px).
 MARGIN = 16
-MIN_SIDE = 32
 COLOUR_NOISE = 48.0     # amplitude of the noise over the label colours when there is no photo
-WEIGHTS_FILE = "sanet.pt"
+WEIGHTS_FILE = "sanet.safetensors"
 EPS = 1e-5
 
 
@@ -162,28 +162,18 @@ def label_bias(content_ids: torch.Tensor, style_ids: torch.Tensor, labels: int, 
 
 # --- shipped weights -----------------------------------------------------------------------------------
 
+KIND = "sanet"
+REMEDY = "reinstall doodlepaint, or use the patch method, which needs no trained network"
+
+
 def save_weights(model: SANet, record: dict) -> bytes:
     """The model in half precision with its training record, as bytes for an atomic write."""
-    state = {name: tensor.half() if tensor.is_floating_point() else tensor
-             for name, tensor in model.state_dict().items()}
-    buffer = io.BytesIO()
-    torch.save({"kind": "sanet", "width": model.width, "state": state, "record": json.dumps(record)}, buffer)
-    return buffer.getvalue()
+    return weights_bytes(model, KIND, {"width": model.width}, record)
 
 
 def sanet_from_bytes(data: bytes, where: str) -> SANet:
     """A model from saved weights; anything unreadable or mismatched is a DoodleError naming `where`."""
-    try:
-        saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        if saved.get("kind") != "sanet":
-            raise ValueError("not SANet weights")
-        model = SANet(float(saved["width"]))
-        model.load_state_dict({name: tensor.float() for name, tensor in saved["state"].items()})
-    except Exception as error:  # pickle, zip and key errors alike: the file is damaged or not ours
-        raise DoodleError(f"the SANet weights {where} are damaged or of another version "
-                          f"({error.__class__.__name__}): reinstall doodlepaint, or use the patch method") from error
-    model.requires_grad_(False)
-    return model.eval()
+    return load_network(data, KIND, where, REMEDY, lambda settings: SANet(float(settings["width"])))
 
 
 def _shipped_bytes() -> bytes:
@@ -191,19 +181,17 @@ def _shipped_bytes() -> bytes:
     try:
         return resource.read_bytes()
     except (FileNotFoundError, ModuleNotFoundError) as error:
-        raise DoodleError(f"the SANet weights are not installed ({WEIGHTS_FILE}): reinstall doodlepaint, "
-                          "or use the patch method, which needs no trained network") from error
+        raise DoodleError(f"the SANet weights are not installed ({WEIGHTS_FILE}): {REMEDY}") from error
 
 
-def weights_record(data: bytes) -> dict:
+def weights_record(data: bytes, where: str = "given") -> dict:
     """How the SANet of saved weights was trained (command, data, steps, losses)."""
-    saved = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    return json.loads(saved["record"])
+    return weights_metadata(data, KIND, where, REMEDY)["record"]
 
 
 def shipped_record() -> dict:
     """How the shipped SANet was trained."""
-    return weights_record(_shipped_bytes())
+    return weights_record(_shipped_bytes(), "in resources/weights")
 
 
 @functools.lru_cache(maxsize=4)
@@ -229,27 +217,6 @@ def label_colour_strength(gamma: float, alpha: float) -> float:
     return (1.0 - foreign_weight(gamma)) * (1.0 - content_share(alpha))
 
 
-def _plan(request: TransferRequest):
-    """The output's and the painting's sizes, as every method plans them (the last, full-size phase)."""
-    from doodlepaint.engine.transfer import plan_phases
-
-    return plan_phases(request)[-1]
-
-
-def _rgb_tensor(rgb: np.ndarray, width: int, height: int, device) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).to(device=device, dtype=torch.float32).permute(2, 0, 1)[None]
-    if t.shape[-2:] != (height, width):
-        t = F.interpolate(t, size=(height, width), mode="bicubic", align_corners=False, antialias=True)
-    return t.clamp(0, 255)
-
-
-def _ids_tensor(ids: np.ndarray, width: int, height: int, device) -> torch.Tensor:
-    t = torch.from_numpy(np.ascontiguousarray(ids)).to(device)
-    if t.shape != (height, width):
-        t = F.interpolate(t[None, None].float(), size=(height, width), mode="nearest")[0, 0].long()
-    return t
-
-
 def _pads(shape, margin: int) -> tuple[int, int, int, int]:
     """F.pad's (left, right, top, bottom): `margin` on every side, then bottom and right to a multiple of
     MULTIPLE."""
@@ -271,26 +238,10 @@ def _padded_ids(ids: torch.Tensor, margin: int = 0) -> torch.Tensor:
 
 def stand_in_photo(request: TransferRequest, width: int, height: int, seed: int) -> np.ndarray:
     """Without a photo: each label painted in its mean style colour, plus noise for texture to grow on."""
-    labels = len(request.palette)
-    style = torch.from_numpy(request.style.reshape(-1, 3)).double()
-    ids = torch.from_numpy(request.style_labels.reshape(-1)).long()
-    counts = torch.bincount(ids, minlength=labels).clamp_min(1).double()
-    means = torch.zeros(labels, 3, dtype=torch.float64).index_add_(0, ids, style) / counts[:, None]
-    target = _ids_tensor(request.target_labels, width, height, "cpu")
-    colours = means[target].float()
+    target = ids_tensor(request.target_labels, width, height, "cpu")
+    colours = label_mean_colours(request)[target].float()
     noise = torch.rand(colours.shape, generator=torch.Generator().manual_seed(seed)) - 0.5
     return (colours + noise * COLOUR_NOISE).clamp(0, 255).round().to(torch.uint8).numpy()
-
-
-def validate(request: TransferRequest) -> None:
-    """The checks every method makes (images, maps, shared labels, size limits), and SANet's smallest side."""
-    from doodlepaint.engine.transfer import validate as validate_request
-
-    validate_request(request)
-    plan = _plan(request)
-    if min(plan.width, plan.height, plan.style_width, plan.style_height) < MIN_SIDE:
-        raise DoodleError(f"at {plan.width}x{plan.height} (the painting at {plan.style_width}x{plan.style_height}) "
-                          f"the images are too small for SANet: render at least {MIN_SIDE} pixels on each side")
 
 
 class _Scene:
@@ -298,12 +249,12 @@ class _Scene:
 
     def __init__(self, request: TransferRequest, model: SANet, encoder, device):
         self.request, self.model, self.encoder, self.device = request, model, encoder, device
-        plan = _plan(request)
+        plan = plan_phases(request)[-1]
         self.width, self.height = plan.width, plan.height
         photo = request.content if request.content is not None else \
             stand_in_photo(request, self.width, self.height, request.params.seed)
-        self.content = self.encode(_padded(_rgb_tensor(photo, self.width, self.height, device), MARGIN))
-        self.content_ids = _padded_ids(_ids_tensor(request.target_labels, self.width, self.height, device), MARGIN)
+        self.content = self.encode(_padded(image_tensor(photo, self.width, self.height, device), MARGIN))
+        self.content_ids = _padded_ids(ids_tensor(request.target_labels, self.width, self.height, device), MARGIN)
         self.colours: list[tuple[float, LabelColours]] = []   # (weight, colours) per painting
 
     def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -315,7 +266,7 @@ class _Scene:
 
     def stylised(self, request: TransferRequest) -> torch.Tensor:
         """F_csc for the painting of `request` (its own style, map and γ; the scene's doodle and size)."""
-        plan = _plan(request)
+        plan = plan_phases(request)[-1]
         style_w, style_h = plan.style_width, plan.style_height
         key = ("sanet", fingerprint(request.style, request.style_labels, request.palette), style_w, style_h,
                str(self.device), self.encoder)
@@ -327,11 +278,9 @@ class _Scene:
 
     def _encode_painting(self, request: TransferRequest, width: int, height: int):
         """The painting's features, its position labels, and its colours per label."""
-        from doodlepaint.engine.transfer import _label_masks
-
-        image = _rgb_tensor(request.style, width, height, self.device)
-        masks = _label_masks(request.style_labels, len(request.palette), width, height, self.device)
-        return (self.encode(_padded(image)), _padded_ids(_ids_tensor(request.style_labels, width, height, self.device)),
+        image = image_tensor(request.style, width, height, self.device)
+        masks = label_masks(request.style_labels, len(request.palette), width, height, self.device)
+        return (self.encode(_padded(image)), _padded_ids(ids_tensor(request.style_labels, width, height, self.device)),
                 LabelColours.of(image, masks))
 
     def content_only(self) -> torch.Tensor:
@@ -342,11 +291,9 @@ class _Scene:
     def decode(self, features: torch.Tensor, colour_strength: float = 0.0) -> np.ndarray:
         """The decoder's picture, moved by `colour_strength` towards the paintings' per-label colours (the
         colours of `stylised`'s paintings, weighted alike)."""
-        from doodlepaint.engine.transfer import _label_masks
-
         image = self.model.decoder(features)[:, :, MARGIN:MARGIN + self.height, MARGIN:MARGIN + self.width]
         if colour_strength > 0 and self.colours:
-            masks = _label_masks(self.request.target_labels, len(self.request.palette), self.width, self.height,
+            masks = label_masks(self.request.target_labels, len(self.request.palette), self.width, self.height,
                                  self.device)
             matched = match_label_colours_and_detail(image, masks, LabelColours.blend(self.colours))
             image = torch.lerp(image, matched, colour_strength)
@@ -358,28 +305,36 @@ def _mixed(scene: _Scene, stylised: torch.Tensor, alpha: float) -> torch.Tensor:
     return stylised if share == 0 else (1 - share) * stylised + share * scene.content_only()
 
 
+class StyleAttentionMethod(OnePassMethod):
+    """SANet as a method; a model of the caller's (tests, the bench) replaces the shipped one, and
+    `label_colours` False leaves the decoder's own colours (what the network alone paints)."""
+
+    name = "sanet"
+
+    def __init__(self, model: SANet | None = None, label_colours: bool = True):
+        self.model, self.label_colours = model, label_colours
+
+    def picture(self, request: TransferRequest, plan: PhasePlan, context: RenderContext) -> np.ndarray:
+        with torch.no_grad():
+            scene = _Scene(request, self.model or get_sanet(context.device), context.encoder(), context.device)
+            params = request.params
+            strength = label_colour_strength(params.gamma, params.alpha) if self.label_colours else 0.0
+            return scene.decode(_mixed(scene, scene.stylised(request), params.alpha), strength)
+
+
+METHOD = StyleAttentionMethod()
+
+
 def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None = None,
               device: torch.device | str = "cpu", preview_interval: float = 0.5, encoder=None,
               model: SANet | None = None, label_colours: bool = True) -> Iterator[Progress]:
-    """Render `request` with SANet in one feed-forward pass; yields one Progress, done, with the frame.
-    `label_colours` False leaves the decoder's own colours (what the network alone paints)."""
-    should_stop = should_stop or (lambda: False)
-    validate(request)
+    """Render `request` with SANet in one feed-forward pass; yields one Progress, done, with the frame."""
+    method = StyleAttentionMethod(model, label_colours)
+    method.validate(request)
     device = torch.device(device)
-    started = time.perf_counter()
-    encoder = encoder or get_encoder(device)
-    model = model or get_sanet(device)
-    if should_stop():
-        return
-    with torch.no_grad():
-        scene = _Scene(request, model, encoder, device)
-        params = request.params
-        frame = scene.decode(_mixed(scene, scene.stylised(request), params.alpha),
-                             label_colour_strength(params.gamma, params.alpha) if label_colours else 0.0)
-    elapsed = time.perf_counter() - started
-    yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
-                   eta=0.0, frame=frame, done=True, fraction=1.0, evaluations=1, stage="instant",
-                   peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+    context = RenderContext(should_stop or (lambda: False), device, preview_interval,
+                            lambda: encoder or get_encoder(device))
+    yield from method.render(request, context)
 
 
 def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[float],
@@ -400,7 +355,7 @@ def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[fl
     for request in paintings:
         if request.palette.shape != first.palette.shape or not np.array_equal(request.palette, first.palette):
             raise LabelMapError("the paintings to interpolate must share one label palette")
-        validate(request)
+        METHOD.validate(request)
     device = torch.device(device)
     encoder = encoder or get_encoder(device)
     model = model or get_sanet(device)

@@ -12,16 +12,19 @@ the next stroke on the same painting only encodes, matches and decodes the doodl
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
 
+import numpy as np
 import torch
 
 from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import get_decoder
 from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
-from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.method import OnePassMethod, RenderContext
+from doodlepaint.engine.params import TransferRequest
 from doodlepaint.engine.patch import PatchStyle
+from doodlepaint.engine.plan import PhasePlan
+from doodlepaint.engine.seeds import initial_image
+from doodlepaint.engine.tensors import frame_array, image_tensor, label_masks, pool_to
 
 SWAP_LAYER = "relu3_1"
 SWAP_NOISE = 64.0      # amplitude of the seed's noise: enough that a flat region draws varied patches
@@ -35,22 +38,22 @@ KEY_CHANNELS = 32
 BANK_PATCHES = 4096
 
 
-def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchStyle, torch.Tensor, torch.Tensor]:
-    from doodlepaint.engine.transfer import _image_tensor, _label_masks, _pool_to
-
+def style_bank(request: TransferRequest, plan: PhasePlan, encoder, device) -> tuple[PatchStyle, torch.Tensor,
+                                                                                   torch.Tensor]:
+    """The painting's patch bank at relu3_1 and its colour statistics per label, built once per painting."""
     params = request.params
     key = ("swap", fingerprint(request.style, request.style_labels, request.palette), plan.style_width,
            plan.style_height, SWAP_LAYER, params.patch_size, params.gamma, params.style_stride, KEY_CHANNELS,
            str(device), encoder)
 
     def build():
-        style = _image_tensor(request.style, plan.style_width, plan.style_height, device)
-        masks = _label_masks(request.style_labels, len(request.palette), plan.style_width, plan.style_height, device)
+        style = image_tensor(request.style, plan.style_width, plan.style_height, device)
+        masks = label_masks(request.style_labels, len(request.palette), plan.style_width, plan.style_height, device)
         with torch.no_grad():
             features = encoder(style, (SWAP_LAYER,))[SWAP_LAYER]
         positions = features.shape[-1] * features.shape[-2]
         stride = max(params.style_stride, math.ceil(math.sqrt(positions / BANK_PATCHES)))
-        bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, stride,
+        bank = PatchStyle(features, pool_to(masks, features), params.patch_size, params.gamma, stride,
                           key_channels=KEY_CHANNELS)
         return (bank, *label_colour_statistics(style, masks))
 
@@ -60,16 +63,14 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchS
 @torch.no_grad()
 def swap_image(request: TransferRequest, plan, encoder, device, generator: torch.Generator) -> torch.Tensor:
     """The instant picture at the plan's size, (1, 3, H, W) float 0..255."""
-    from doodlepaint.engine.transfer import _initial, _label_masks, _pool_to
-
     decoder = get_decoder(SWAP_LAYER, device)
-    bank, style_mean, style_std = _style_bank(request, plan, encoder, device)
+    bank, style_mean, style_std = style_bank(request, plan, encoder, device)
     # The swap seeds itself from the label colours (or the photo); an image to refine is the optimisation's.
     init = request.params.init if request.params.init in ("noise", "colours", "content") else "auto"
-    seed = _initial(request, plan, generator, device, noise=SWAP_NOISE, init=init)
+    seed = initial_image(request, plan, generator, device, noise=SWAP_NOISE, init=init)
     features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
-    masks = _label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
-    swapped = bank.swap(features, _pool_to(masks, features))
+    masks = label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
+    swapped = bank.swap(features, pool_to(masks, features))
     image = decoder(swapped.contiguous(memory_format=torch.channels_last))
     if image.shape[-2:] != seed.shape[-2:]:      # a side that is not a multiple of 4 loses a pixel or two
         image = torch.nn.functional.interpolate(image, size=seed.shape[-2:], mode="bilinear", align_corners=False)
@@ -78,22 +79,15 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     return image.clamp(0, 255)
 
 
-def run_swap(request: TransferRequest, should_stop: Callable[[], bool], device: torch.device,
-             preview_interval: float = 0.5, encoder=None) -> Iterator[Progress]:
-    """One frame, done: the instant picture."""
-    from doodlepaint.engine.transfer import _frame, plan_phases
-    from doodlepaint.engine.vgg import get_encoder
+class PatchSwap(OnePassMethod):
+    name = "swap"
 
-    started = time.perf_counter()
-    encoder = encoder or get_encoder(device)
-    plan = plan_phases(request)[-1]
-    if should_stop():
-        return
-    generator = torch.Generator().manual_seed(request.params.seed)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    frame = _frame(swap_image(request, plan, encoder, device, generator))
-    elapsed = time.perf_counter() - started
-    yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
-                   eta=0.0, frame=frame, done=True, phase_seconds=(elapsed,), fraction=1.0, stage="instant",
-                   peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+    def prepare(self, request: TransferRequest, plan: PhasePlan, context: RenderContext):
+        return style_bank(request, plan, context.encoder(), context.device)
+
+    def picture(self, request: TransferRequest, plan: PhasePlan, context: RenderContext) -> np.ndarray:
+        generator = torch.Generator().manual_seed(request.params.seed)
+        return frame_array(swap_image(request, plan, context.encoder(), context.device, generator))
+
+
+METHOD = PatchSwap()

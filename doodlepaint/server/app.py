@@ -32,7 +32,7 @@ from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
 from doodlepaint.engine.device import device_name
 from doodlepaint.engine.images import decode_rgb
 from doodlepaint.engine.labels import check_shared_labels, target_label_ids
-from doodlepaint.engine.params import METHODS, PATCH_SIZES
+from doodlepaint.engine.params import PATCH_SIZES
 from doodlepaint.engine.transfer import output_size, plan_phases, validate
 from doodlepaint.server.jobs import (FRAME_FORMATS, LISTENER_BACKLOG, Job, JobQueue, LruCache,
                                      QueueFull, StyleLabels)
@@ -64,7 +64,7 @@ class JobSpec(BaseModel):
     init: str | None = Field(default=None, pattern=SHA256)
     preset: Literal["Draft", "Normal", "High"] = "Normal"
     size: int | None = None
-    method: Literal[METHODS] | None = None
+    method: str | None = None              # one of the engine's registered methods (checked with the parameters)
     alpha: float | None = None
     beta: float | None = None
     gamma: float | None = None

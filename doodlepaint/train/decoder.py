@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
                     until_seconds=args.minutes * 60 if args.minutes else None)
     if args.export:
         record = trainer.record(command=trainer.command, data=str(args.data), images=len(bank))
-        write_atomically(args.export, save_weights(trainer.decoder, args.export, record))
+        write_atomically(args.export, save_weights(trainer.decoder, record))
         print(f"wrote {args.export}", file=sys.stderr)
     if math.isnan(trainer.log[-1]["loss"]) if trainer.log else False:
         return 1

@@ -26,7 +26,7 @@ class ResumableTrainer:
         self.step, self.seconds, self.log, self.stages = 0, 0.0, [], []
         if checkpoints is not None and (checkpoints / CHECKPOINT).is_file():
             path = checkpoints / CHECKPOINT
-            saved = torch.load(path, map_location=self.device, weights_only=False)
+            saved = torch.load(path, map_location=self.device, weights_only=True)
             self.restore_state(saved, path)
             self.optimiser.load_state_dict(saved["optimiser"])
             for group in self.optimiser.param_groups:     # loading restored the saved rate; a resume may set another

@@ -40,7 +40,6 @@ trained without it.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from dataclasses import dataclass
@@ -51,7 +50,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.export import save_png, write_atomically
 from doodlepaint.engine.images import load_rgb
-from doodlepaint.engine.decoder import Decoder, decoder_from_bytes
+from doodlepaint.engine.decoder import Decoder, decoder_from_bytes, decoder_record
 from doodlepaint.engine.sanet import (LEVELS, STRICT_GAMMA, SANet, label_bias, label_shares, mean_variance_norm,
                                       save_weights)
 from doodlepaint.engine.vgg import get_encoder
@@ -227,28 +226,31 @@ class Trainer(ResumableTrainer):
         self.scales = saved["scales"]
 
 
-def _read_decoder_file(path: Path) -> tuple[Path, dict]:
-    """The decoder trainer's checkpoint (a folder or its file) or exported weights: the file and its contents."""
+def _read_decoder_file(path: Path) -> tuple[Path, dict | None]:
+    """The decoder trainer's checkpoint (a folder or its file, as a dict) or exported weights (None): the file
+    and, for a checkpoint, its contents."""
     path = path / CHECKPOINT if path.is_dir() else path
-    return path, torch.load(path, map_location="cpu", weights_only=False)
+    if path.suffix == ".safetensors":
+        return path, None
+    return path, torch.load(path, map_location="cpu", weights_only=True)
 
 
 def load_decoder(path: Path) -> Decoder:
     """A relu4_1 decoder from the decoder trainer's checkpoint folder or file, or from exported weights."""
     path, saved = _read_decoder_file(path)
-    if "decoder" in saved:       # a training checkpoint
-        config = saved["config"]
-        decoder = Decoder(config["layer"], float(config["width"]))
-        decoder.load_state_dict(saved["decoder"])
-        return decoder
-    return decoder_from_bytes(path.read_bytes(), str(path))
+    if saved is None:
+        return decoder_from_bytes(path.read_bytes(), str(path))
+    config = saved["config"]
+    decoder = Decoder(config["layer"], float(config["width"]))
+    decoder.load_state_dict(saved["decoder"])
+    return decoder
 
 
 def decoder_summary(path: Path) -> dict:
     """How a decoder given to --init-decoder was trained (its command, steps, seconds, last logged losses),
     from the decoder trainer's checkpoint or from exported weights' record: for SANet's own record."""
     path, saved = _read_decoder_file(path)
-    trained = saved if "decoder" in saved else json.loads(saved["record"])
+    trained = saved if saved is not None else decoder_record(path.read_bytes(), str(path))
     log = trained.get("log") or [{}]
     return {"path": str(path), "command": trained.get("command"), "steps": trained.get("step", trained.get("steps")),
             "seconds": round(float(trained.get("seconds", 0.0)), 1), "last_log": log[-1]}

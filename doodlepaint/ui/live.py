@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from doodlepaint.engine import DoodleError, TransferRequest
-from doodlepaint.engine.params import refinement
-from doodlepaint.engine.transfer import FEED_FORWARD   # one-pass methods: shown as they are, nothing to refine
+from doodlepaint.engine.methods import method_info
+from doodlepaint.engine.params import PRESETS, refinement
 
 LIVE_DELAY_MS = 250        # a stroke's instant picture starts this long after the last edit
 REFINE_DELAY_MS = 1000     # the refinement starts when the artist has paused this long
@@ -43,13 +43,13 @@ class ResultState:
 def seeded_request(request: TransferRequest, instant_ok: bool) -> TransferRequest:
     """An optimisation that opens with the instant picture (its first frame) when it can."""
     params = request.params
-    if instant_ok and params.method not in FEED_FORWARD and params.init == "auto" and request.content is None:
+    if instant_ok and method_info(params.method).refinable and params.init == "auto" and request.content is None:
         return dataclasses.replace(request, params=params.replace(init="instant"))
     return request
 
 
 def instant_request(request: TransferRequest) -> TransferRequest:
-    return dataclasses.replace(request, params=request.params.replace(method="swap"))
+    return dataclasses.replace(request, params=request.params.replace(method=PRESETS["Instant"].method))
 
 
 def refine_request(request: TransferRequest, instant_frame) -> TransferRequest:
@@ -109,13 +109,13 @@ class LivePreview(QObject):
             self.start.emit(request, "render")
             return
         self._instant_request = request
-        one_pass = request if request.params.method in FEED_FORWARD else instant_request(request)
+        one_pass = request if method_info(request.params.method).one_pass else instant_request(request)
         self.start.emit(one_pass, "instant")
 
     def instant_finished(self, frame) -> None:
         """The instant picture is on screen: refine it once the artist has paused."""
         if self.enabled and self._instant_request is not None and \
-                self._instant_request.params.method not in FEED_FORWARD:
+                method_info(self._instant_request.params.method).refinable:
             self._instant_frame = frame
             self.refine_timer.start()
 

@@ -12,9 +12,11 @@ from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayo
                                QSlider, QSpinBox, QWidget)
 
 from doodlepaint.engine import PRESETS, TransferParams
+from doodlepaint.engine.methods import KNOBS, all_methods, method_info
 
 PRESET_FIELDS = ("phases", "iterations", "match_every", "style_stride")
-PRESET_METHODS = ("swap",)   # methods a preset chooses (Instant); other presets keep Patches or Gram
+# methods a preset chooses (Instant's); the other presets keep the optimisation method chosen (Patches or Gram)
+PRESET_METHODS = frozenset(preset.method for preset in PRESETS.values() if method_info(preset.method).one_pass)
 CUSTOM = "Custom"
 
 TIPS = {
@@ -33,11 +35,7 @@ TIPS = {
               "More phases give larger coherent structures.",
     "iterations": "Steps per phase: more steps make a more finished painting and take longer.",
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
-    "method": "Patches copies actual brush marks region by region (best). Gram matches the overall "
-              "colours and textures per region (looser, and slower on the CPU). Instant swaps in the "
-              "painting's patches and paints them in one pass (fast, softer). SANet repaints a photo "
-              "under the doodle in one pass of a trained network (seconds on the CPU): with it, α keeps "
-              "the photo (0 full style, 100 the photo) and γ 50 or more keeps each region to its label.",
+    "method": "How the painting is made: " + " ".join(method.tip for method in all_methods()),
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
 }
 
@@ -112,10 +110,9 @@ class ParamsPanel(QWidget):
         self.new_seed = QPushButton("New seed")
         self.new_seed.clicked.connect(lambda: self.seed.setValue(random.randrange(2 ** 31)))
         self.method = QComboBox()
-        self.method.addItem("Patches (brush marks)", "patch")
-        self.method.addItem("Gram (texture statistics)", "gram")
-        self.method.addItem("Instant (patch swap, one pass)", "swap")
-        self.method.addItem("SANet (photo, instant)", "sanet")
+        for method in all_methods():
+            self.method.addItem(method.label, method.name)
+            self.method.setItemData(self.method.count() - 1, method.tip, Qt.ItemDataRole.ToolTipRole)
         self.device = QComboBox()
         for choice, name in devices:
             self.device.addItem(name, choice)
@@ -130,11 +127,14 @@ class ParamsPanel(QWidget):
                 ("Size", self.size, "size"), ("Phases", self.phases, "phases"),
                 ("Steps", self.iterations, "iterations"), ("Seed", seed_row, "seed"),
                 ("Method", self.method, "method"), ("Device", self.device, "device"))
+        self.knob_rows: dict[str, tuple[QLabel, QWidget]] = {}
         for text, widget, tip in rows:
             label = QLabel(text)
             label.setToolTip(TIPS[tip])
             widget.setToolTip(TIPS[tip])
             form.addRow(label, widget)
+            if tip in KNOBS:
+                self.knob_rows[tip] = (label, widget)
 
         for slider in (self.beta, self.alpha, self.gamma, self.patch_size):
             slider.value_changed.connect(self._edited)
@@ -157,8 +157,18 @@ class ParamsPanel(QWidget):
         self.seed.setValue(params.seed)
         self.method.setCurrentIndex(self.method.findData(params.method))
         self.preset.setCurrentText(preset_of(params))
+        self._show_knobs(method_info(params.method))
         for widget in (self.preset, self.size, self.phases, self.iterations, self.seed, self.method):
             widget.blockSignals(False)
+
+    def _show_knobs(self, method) -> None:
+        """Disable the settings the method does not read, saying why in their tooltips."""
+        for knob, (label, widget) in self.knob_rows.items():
+            used = knob in method.knobs
+            tip = TIPS[knob] if used else f"{method.label.split(' (')[0]} does not use this setting. {TIPS[knob]}"
+            for part in (label, widget):
+                part.setEnabled(used)
+                part.setToolTip(tip)
 
     def set_device(self, choice: str) -> None:
         index = self.device.findData(choice)

@@ -13,7 +13,8 @@ from PySide6.QtWidgets import QMessageBox
 
 from doodlepaint.engine import DoodleError, pick_device
 from doodlepaint.engine.transfer import output_size
-from doodlepaint.ui.live import FEED_FORWARD, LivePreview, ResultState, instant_request
+from doodlepaint.engine.methods import method_info
+from doodlepaint.ui.live import LivePreview, ResultState, instant_request
 from doodlepaint.ui.qimages import qimage_from_rgb
 from doodlepaint.ui.remote_dialog import REMOTE, remote_server
 from doodlepaint.ui.render import RenderController, WarmUp
@@ -143,7 +144,7 @@ class RenderSession:
         window.result_view.set_images(qimage_from_rgb(progress.frame))
         if self.stage == "instant":
             window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
-            refine = window.doc.params.method not in FEED_FORWARD
+            refine = method_info(window.doc.params.method).refinable
             self.set_result_state("instant", "Instant preview" + (": refined when you pause" if refine else ""))
             self.live.instant_finished(progress.frame)
         else:
