@@ -6,6 +6,7 @@ import dataclasses
 import io
 import json
 import os
+import secrets
 import signal
 import stat
 import tempfile
@@ -22,11 +23,16 @@ from doodlepaint.engine.params import TransferParams
 PARAMS_KEY = "doodlepaint"
 
 
-def _umask() -> int:
-    """The process's umask (reading it means setting it: put it straight back)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _new_temporary(path: Path) -> tuple[int, Path]:
+    """A new hidden file beside `path`, opened for writing, created as any new file is: the kernel applies the
+    umask to its 0666, so nobody has to read (that is, set) the process's umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:       # a name drawn twice: 48 random bits, draw again
+            continue
 
 
 @contextlib.contextmanager
@@ -53,18 +59,18 @@ def _termination_deferred():
 
 def write_atomically(path: str | Path, data: bytes) -> None:
     """Write to a temporary file beside `path`, then rename: a crash or a kill never leaves half a file, nor
-    the temporary one. The file gets the mode a new file gets under the umask (an existing file keeps its own):
-    mkstemp's 0600 would otherwise survive the rename."""
+    the temporary one. The file gets the mode a new file gets under the umask (an existing file keeps its own)."""
     path = Path(path)
     try:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
-        mode = 0o666 & ~_umask()
+        mode = None
     with _termination_deferred():
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        handle, temporary = _new_temporary(path)
         try:
             with os.fdopen(handle, "wb") as file:
-                os.fchmod(file.fileno(), mode)
+                if mode is not None:
+                    os.fchmod(file.fileno(), mode)
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import io
+import logging
 import threading
 import time
 import uuid
@@ -22,6 +23,7 @@ from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_trans
 from doodlepaint.engine.export import encode_png, render_metadata
 from doodlepaint.engine.labels import LabelMap, fit_map_to_image, style_label_map
 
+log = logging.getLogger(__name__)
 FRAME_FORMATS = ("png", "raw")
 LISTENER_BACKLOG = 8        # events a slow listener may fall behind by before its oldest previews are dropped
 FRAME_PNG_LEVEL = 1         # previews favour speed over size; the final PNG is compressed as usual
@@ -189,6 +191,7 @@ class JobQueue:
             except DoodleError as error:
                 self._finish(job, "failed", str(error))
             except Exception as error:  # noqa: BLE001 - a failed render must reach its client, not stop the queue
+                log.exception("job %s failed", job.id)
                 self._finish(job, "failed", f"the render failed unexpectedly: {type(error).__name__}: {error}")
             finally:
                 self.running = None

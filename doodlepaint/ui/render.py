@@ -7,10 +7,14 @@ Frames cross threads as uint8 numpy copies; QImages are made by the receiver on 
 """
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QObject, QThread, Signal
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_transfer
 from doodlepaint.ui.remote import RemoteServer
+
+log = logging.getLogger(__name__)
 
 PREVIEW_INTERVAL = 0.25   # seconds between preview frames
 
@@ -35,6 +39,7 @@ class RenderWorker(QThread):
         except DoodleError as error:
             self.failed.emit(self.job, str(error))
         except Exception as error:  # noqa: BLE001 - any engine failure must reach the user, not kill the thread
+            log.exception("render job %s failed", self.job)
             self.failed.emit(self.job, f"the render failed unexpectedly: {type(error).__name__}: {error}")
 
 
@@ -123,5 +128,7 @@ class WarmUp(QThread):
         try:
             for _ in run_transfer(self.request, self.isInterruptionRequested, self.device):
                 pass
+        except DoodleError as error:   # the render that follows will say it to the painter
+            log.info("warm-up stopped: %s", error)
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first render does the loading
-            pass
+            log.exception("warm-up failed")
