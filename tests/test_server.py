@@ -286,3 +286,76 @@ def test_an_unreachable_server_is_a_clear_error(tiny_request):
         list(RemoteServer(f"http://127.0.0.1:{free_port()}", timeout=2).run_transfer(tiny_request))
     with pytest.raises(DoodleError, match="not a server address"):
         RemoteServer("studio-pc")
+
+
+# Security: what a web page in the user's browser can and cannot make the server do ---------------------
+
+def test_a_foreign_host_is_refused_on_every_route(tiny_request, tiny_encoder):
+    """DNS rebinding: a page at evil.example that resolves to 127.0.0.1 calls the server under its own name."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        evil = {"Host": "evil.example"}
+        assert http.get("/health", headers=evil).status_code == 400
+        assert http.post("/jobs", json=spec, headers=evil).status_code == 400
+        assert http.get("/docs", headers=evil).status_code == 400
+        port = url.rsplit(":", 1)[1]
+        for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            assert http.get("/health", headers={"Host": host}).status_code == 200, host
+        job = http.post("/jobs", json=spec).json()
+        with pytest.raises(InvalidStatus):
+            connect(f"{url.replace('http', 'ws')}/jobs/{job['id']}/events",
+                    additional_headers={"Host": f"evil.example:{port}"}).close()
+
+
+def test_the_allowed_hosts_follow_the_address_the_server_listens_on():
+    from doodlepaint.server.guard import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1") == ("127.0.0.1", "localhost", "[::1]")
+    assert allowed_hosts("::1") == ("127.0.0.1", "localhost", "[::1]")
+    assert allowed_hosts("192.168.1.20", ["Studio-PC"]) == ("127.0.0.1", "localhost", "[::1]", "192.168.1.20",
+                                                            "studio-pc")
+    assert allowed_hosts("0.0.0.0") == ("*",)            # needs a token; other machines' names for it are unknown
+    assert "*" not in allowed_hosts("0.0.0.0", ["studio-pc"])
+
+
+def test_a_cross_site_page_cannot_post_a_job_or_open_the_stream(tiny_request, tiny_encoder):
+    """A page may POST text/plain without a preflight, and open WebSockets anywhere: both are refused."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        body = json.dumps(spec)
+        plain = http.post("/jobs", content=body, headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 415 and "application/json" in plain.json()["detail"]
+        form = http.post("/jobs", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert form.status_code == 415
+        assert http.post("/jobs", content=body).status_code == 415                       # no type at all
+        foreign = http.post("/jobs", json=spec, headers={"Origin": "http://evil.example"})
+        assert foreign.status_code == 403 and "evil.example" in foreign.json()["detail"]
+        assert http.get("/health", headers={"Origin": "null"}).status_code == 403
+        assert http.post("/jobs", json=spec, headers={"Origin": url}).status_code == 202   # its own page
+        job = http.post("/jobs", content=body, headers={"Content-Type": "application/json; charset=utf-8"})
+        assert job.status_code == 202
+        with pytest.raises(InvalidStatus):
+            connect(f"{url.replace('http', 'ws')}/jobs/{job.json()['id']}/events", origin="http://evil.example").close()
+
+
+def test_an_allowed_origin_is_let_in(tiny_request, tiny_encoder):
+    with running_server(tiny_encoder, allowed_origins=("https://studio.example/",)) as url:
+        with httpx.Client(base_url=url) as http:
+            spec = _job_spec(http, tiny_request, iterations=2)
+            assert http.post("/jobs", json=spec, headers={"Origin": "https://studio.example"}).status_code == 202
+            assert http.post("/jobs", json=spec, headers={"Origin": "https://other.example"}).status_code == 403
+
+
+def test_the_api_description_is_off_when_there_is_a_token(tiny_encoder):
+    with running_server(tiny_encoder, token=TOKEN) as url:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert httpx.get(f"{url}{path}").status_code == 404, path
+            assert httpx.get(f"{url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+    with running_server(tiny_encoder) as url:                  # this machine only, no token: the docs are there
+        assert httpx.get(f"{url}/openapi.json").status_code == 200

