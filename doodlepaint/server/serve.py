@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.images import open_regular_file
 from doodlepaint.engine.params import ENCODER_WEIGHTS
 
 DEFAULT_PORT = 8765
@@ -38,9 +39,10 @@ def read_token(path: Path | None, host: str) -> str | None:
                               "(e.g. `openssl rand -hex 32 > FILE`), or leave --host at 127.0.0.1")
         return None
     try:
-        token = path.read_text().strip()
-    except OSError as error:
-        raise DoodleError(f"cannot read --token-file {path}: {error.strerror or error}") from error
+        with open_regular_file(path, "--token-file", DoodleError) as file:
+            token = file.read(4096).decode().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DoodleError(f"cannot read --token-file {path}: {getattr(error, 'strerror', None) or error}") from error
     if len(token) < 16 or any(c.isspace() for c in token):
         raise DoodleError(f"the token in {path} must be one word of at least 16 characters")
     return token
