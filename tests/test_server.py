@@ -388,3 +388,53 @@ def test_the_instant_preset_is_on_the_server(tiny_request, tiny_encoder, tiny_de
         _wait_state(http, job.json()["id"], "done")
         with Image.open(io.BytesIO(http.get(f"/jobs/{job.json()['id']}/result").content)) as image:
             assert json.loads(image.text["doodlepaint"])["params"]["method"] == "swap"
+
+
+def test_a_job_over_the_memory_budget_is_refused_before_it_is_queued(tiny_request, tiny_encoder):
+    """One job at size 4096 from tiny images took a server past 12 GB."""
+    from doodlepaint.engine.memory import estimate
+
+    with running_server(tiny_encoder, memory_budget=2 * 1024 ** 3) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=1, phases=1)
+        big = http.post("/jobs", json={**spec, "size": 4096})
+        assert big.status_code == 413 and "this server takes jobs of up to 2.0 GB" in big.json()["detail"]
+        fitting = int(big.json()["detail"].rsplit("at most ", 1)[1].split()[0])
+        sized = dataclasses.replace(tiny_request, params=tiny_request.params.replace(size=fitting, phases=1))
+        assert estimate(sized).render_bytes <= 2 * 1024 ** 3 < estimate(
+            dataclasses.replace(sized, params=sized.params.replace(size=fitting + 1))).render_bytes
+        assert http.get("/health").json()["waiting"] == 0 and not http.get("/health").json()["running"]
+        assert http.post("/jobs", json={**spec, "size": 64}).status_code == 202
+
+
+def test_the_checks_before_the_queue_run_one_at_a_time(tiny_request, tiny_encoder, monkeypatch):
+    """Twelve jobs naming big doodles mapped their labels all at once, before the queue limit applied."""
+    import doodlepaint.server.app as app_module
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    original = app_module.target_label_ids
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(app_module, "target_label_ids", counted)
+    with running_server(TinyEncoder(delay=0.02), queue_limit=12) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request)
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(httpx.post(f"{url}/jobs", json=spec, timeout=30)))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert [a.status_code for a in answers] == [202] * 8 and most[0] == 1
+        for answer in answers:
+            http.delete(f"/jobs/{answer.json()['id']}")

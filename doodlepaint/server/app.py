@@ -33,6 +33,7 @@ from doodlepaint.engine import DoodleError, TransferRequest
 from doodlepaint.engine.device import device_name
 from doodlepaint.engine.images import decode_rgb
 from doodlepaint.engine.labels import check_shared_labels, target_label_ids
+from doodlepaint.engine.memory import MemoryBudgetError, check_fits, gigabytes, shaped_request
 from doodlepaint.engine.transfer import output_size, plan_phases, validate
 from doodlepaint.server.guard import LOOPBACK_NAMES, OriginGuard
 from doodlepaint.server.jobs import LISTENER_BACKLOG, Job, JobQueue, LruCache, QueueFull, StyleLabels
@@ -50,6 +51,7 @@ class ServerConfig:
     max_pixels: int = 4096 * 4096            # per uploaded image, and for the output
     image_cache_bytes: int = 1024 * 1024 * 1024
     preview_interval: float = 0.25
+    memory_budget: int | None = None                 # bytes a job's render may take (engine.memory's estimate)
     allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES  # Host names answered (guard.allowed_hosts); "*": any
     allowed_origins: tuple[str, ...] = ()           # browser origins besides the server's own; "*": any
 
@@ -59,6 +61,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     images = LruCache(config.image_cache_bytes, cost=lambda array: array.nbytes)
     style_labels = StyleLabels()
     state: dict[str, JobQueue] = {}
+    # Decoding an upload and mapping a job's labels take memory in proportion to the images: one at a time,
+    # so twenty requests at once cost what one does.
+    checks = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -125,13 +130,27 @@ def create_app(config: ServerConfig) -> FastAPI:
         if hashlib.sha256(data).hexdigest() != digest:
             raise HTTPException(400, "the image's bytes do not match its SHA-256: it was damaged on the way")
         if digest not in images:
-            try:
-                rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
-            except DoodleError as error:
-                raise HTTPException(422, str(error)) from error
+            async with checks:
+                try:
+                    rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
+                except DoodleError as error:
+                    raise HTTPException(422, str(error)) from error
             images.put(digest, rgb)
         rgb = images.get(digest)
         return {"sha256": digest, "width": rgb.shape[1], "height": rgb.shape[0]}
+
+    def check_memory(spec: JobSpec, arrays: dict[str, np.ndarray]) -> None:
+        """From the images' sizes alone, before any label is mapped: the render fits the job budget."""
+        try:
+            params = job_params(spec)
+            shaped = shaped_request(params, arrays[spec.target_map].shape[1::-1], arrays[spec.style].shape[1::-1])
+            if config.memory_budget is not None:
+                check_fits(shaped, config.memory_budget,
+                           f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
+        except MemoryBudgetError as error:
+            raise HTTPException(413, str(error)) from error
+        except (DoodleError, ValueError, TypeError) as error:
+            raise HTTPException(422, str(error)) from error
 
     def build_request(spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
         """The CLI's checks, on decoded images: labels, parameters, sizes. Runs in a worker thread."""
@@ -159,6 +178,11 @@ def create_app(config: ServerConfig) -> FastAPI:
         plan_phases(request)
         return request, [str(w.message) for w in caught]
 
+    def refuse_if_full(queue: JobQueue) -> None:
+        if len(queue.waiting) >= config.queue_limit:
+            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
+                                     "try again in a moment")
+
     @app.post("/jobs", status_code=202)
     async def submit(request: Request):
         check_token(request)
@@ -171,14 +195,15 @@ def create_app(config: ServerConfig) -> FastAPI:
             return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
                                 status_code=409)
         queue = state["queue"]
-        if len(queue.waiting) >= config.queue_limit:      # say so before decoding anything
-            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
-                                     "try again in a moment")
+        refuse_if_full(queue)                             # say so before decoding anything
         arrays = {digest: images.get(digest) for digest in spec.images().values()}
-        try:
-            transfer, notes = await run_in_threadpool(build_request, spec, arrays)
-        except DoodleError as error:
-            raise HTTPException(422, str(error)) from error
+        check_memory(spec, arrays)
+        async with checks:
+            refuse_if_full(queue)                         # it may have filled while this job waited its turn
+            try:
+                transfer, notes = await run_in_threadpool(build_request, spec, arrays)
+            except DoodleError as error:
+                raise HTTPException(422, str(error)) from error
         try:
             job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in spec.images().items()},
                                    frames=spec.frames))

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.images import open_regular_file
+from doodlepaint.engine.memory import available_memory, gigabytes, memory_amount
 from doodlepaint.engine.params import ENCODER_WEIGHTS
 
 DEFAULT_PORT = 8765
@@ -25,6 +26,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--allow-origin", action="append", default=[], metavar="URL",
                         help="a web page origin (e.g. https://studio.example) allowed to call the server from a "
                              "browser (repeatable); pages from any other origin are refused")
+    parser.add_argument("--max-memory", type=memory_amount, metavar="AMOUNT",
+                        help="refuse jobs whose estimated peak memory is over AMOUNT (e.g. 8G; default: the "
+                             "memory free when the server starts, or the GPU's)")
     parser.add_argument("--queue-limit", type=int, default=8, help="jobs that may wait behind the running one")
     parser.add_argument("--weights", choices=ENCODER_WEIGHTS, default=ENCODER_WEIGHTS[0], help="VGG19 weights")
 
@@ -48,6 +52,15 @@ def read_token(path: Path | None, host: str) -> str | None:
     return token
 
 
+def job_memory_budget(device) -> int | None:
+    """What a job may use when no --max-memory is given: what is free now, with the encoder loaded."""
+    if device.type == "cuda":
+        import torch
+
+        return torch.cuda.mem_get_info(device)[0]
+    return available_memory()
+
+
 def run_serve(args) -> int:
     import uvicorn
 
@@ -63,10 +76,12 @@ def run_serve(args) -> int:
         raise DoodleError("--queue-limit must be at least 1")
     device = pick_device(args.device)
     encoder = get_encoder(device, args.weights)
-    app = create_app(ServerConfig(device, encoder, token, queue_limit=args.queue_limit,
+    budget = args.max_memory or job_memory_budget(device)
+    app = create_app(ServerConfig(device, encoder, token, queue_limit=args.queue_limit, memory_budget=budget,
                                   allowed_hosts=allowed_hosts(args.host, args.allow_host),
                                   allowed_origins=tuple(args.allow_origin)))
     print(f"doodlepaint serving on http://{args.host}:{args.port} with {device_name(device)}"
-          f"{'' if token is None else ' (token required)'}", file=sys.stderr)
+          f"{'' if token is None else ' (token required)'}"
+          f"{'' if budget is None else f', jobs up to {gigabytes(budget)} of memory'}", file=sys.stderr)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", ws_max_size=1024 * 1024)
     return 0
