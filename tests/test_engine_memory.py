@@ -1,6 +1,7 @@
 """A render's peak memory, estimated from its plan (engine/memory.py), against a measured one; refusals."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -32,8 +33,7 @@ def test_the_estimate_grows_with_the_size_and_names_the_largest_that_fits():
              for width in (256, 512, 1024, 2048)]
     assert sizes == sorted(sizes) and sizes[-1] > 3 * sizes[-2] / 1.5      # pixels x4 a doubling, nearly
     budget = 3 * GIB
-    fitting = largest_fitting_width(request.__class__(**{**request.__dict__, "params": request.params.replace(
-        size=8192)}), budget)
+    fitting = largest_fitting_width(dataclasses.replace(request, params=request.params.replace(size=8192)), budget)
     at = lambda width: estimate(shaped_request(request.params.replace(size=width), (128, 96), (128, 96))).total_bytes
     assert at(fitting) <= budget < at(fitting + 1)
     with pytest.raises(MemoryBudgetError, match=f"render at most {fitting} pixels wide") as refused:

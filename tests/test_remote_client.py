@@ -5,7 +5,6 @@ import io
 import struct
 import zlib
 
-import numpy as np
 import pytest
 from fastapi import FastAPI, WebSocket
 from PIL import Image

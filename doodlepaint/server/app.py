@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from doodlepaint import __version__
 from doodlepaint.engine import DoodleError, TransferRequest
@@ -38,6 +38,7 @@ from doodlepaint.engine.transfer import output_size, plan_phases, validate
 from doodlepaint.server.guard import LOOPBACK_NAMES, OriginGuard
 from doodlepaint.server.jobs import LISTENER_BACKLOG, Job, JobQueue, LruCache, QueueFull, StyleLabels
 from doodlepaint.wire import JobSpec, first_error, job_params
+
 MAX_JOB_BYTES = 16 * 1024          # a job is a few hashes and numbers
 
 
@@ -141,12 +142,13 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     def check_memory(spec: JobSpec, arrays: dict[str, np.ndarray]) -> None:
         """From the images' sizes alone, before any label is mapped: the render fits the job budget."""
+        if config.memory_budget is None:
+            return
         try:
-            params = job_params(spec)
-            shaped = shaped_request(params, arrays[spec.target_map].shape[1::-1], arrays[spec.style].shape[1::-1])
-            if config.memory_budget is not None:
-                check_fits(shaped, config.memory_budget,
-                           f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
+            shaped = shaped_request(job_params(spec), arrays[spec.target_map].shape[1::-1],
+                                    arrays[spec.style].shape[1::-1])
+            check_fits(shaped, config.memory_budget,
+                       f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
         except MemoryBudgetError as error:
             raise HTTPException(413, str(error)) from error
         except (DoodleError, ValueError, TypeError) as error:
