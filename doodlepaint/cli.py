@@ -133,7 +133,8 @@ def _check_memory(args, params, device) -> None:
     """Before any image is decoded or network loaded: the render's estimated peak (from the images' sizes,
     read from their headers) fits --max-memory, else the memory this machine (or the GPU) has free."""
     from doodlepaint.engine.images import image_size
-    from doodlepaint.engine.memory import available_memory, check_fits, gigabytes, shaped_request
+    from doodlepaint.engine import DoodleError
+    from doodlepaint.engine.memory import MemoryBudgetError, available_memory, check_fits, gigabytes, shaped_request
     from doodlepaint.engine.sample import sample_paths
 
     with contextlib.ExitStack() as stack:
@@ -143,7 +144,8 @@ def _check_memory(args, params, device) -> None:
             return                                  # _load_inputs says what is missing
         else:
             style_path, target_path = args.style, args.target_map
-        request = shaped_request(params, image_size(target_path, "doodle"), image_size(style_path, "style image"))
+        request = shaped_request(params, image_size(target_path, "target map"),
+                                 image_size(style_path, "style image"))
     on_gpu = device.type == "cuda"
     if args.max_memory is not None:
         budget, where = args.max_memory, f"--max-memory is {gigabytes(args.max_memory)}"
@@ -157,7 +159,12 @@ def _check_memory(args, params, device) -> None:
         if budget is None:
             return
         where = f"this machine has {gigabytes(budget)} available"
-    check_fits(request, budget, where, runtime=not on_gpu)
+    try:
+        check_fits(request, budget, where, runtime=not on_gpu)
+    except MemoryBudgetError:
+        raise
+    except DoodleError:
+        pass              # no plan at these sizes: loading the inputs says why, naming the image at fault
 
 
 def _load_inputs(args, params):

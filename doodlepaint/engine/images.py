@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import stat
+import struct
 import warnings
 from pathlib import Path
 from typing import BinaryIO
@@ -78,20 +79,18 @@ def image_size(path: str | Path, what: str = "image") -> tuple[int, int]:
     """An image's (width, height) as a person sees it (EXIF rotation applied), from its header only."""
     path = Path(path)
     with open_regular_file(path, what) as file:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-                image = Image.open(file)
-                width, height = image.size
-                orientation = image.getexif().get(ORIENTATION_TAG, 1)
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-                Image.DecompressionBombError) as failure:
-            raise ImageError(f"cannot read {what} {path}: not a readable image ({failure})") from failure
-    check_size(width, height, what, path)
-    return (height, width) if orientation in TRANSPOSED_ORIENTATIONS else (width, height)
+        image = _decode(file, what, path, header_only=True)
+        with image:
+            width, height = image.size
+            try:
+                transposed = image.getexif().get(ORIENTATION_TAG, 1) in TRANSPOSED_ORIENTATIONS
+            except (OSError, ValueError, SyntaxError, EOFError, struct.error):
+                transposed = False          # damaged EXIF: the pixels' own size (decoding will say what is wrong)
+    return (height, width) if transposed else (width, height)
 
 
-def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Image:
+def _decode(source, what: str, where, max_pixels: int | None = None, header_only: bool = False) -> Image.Image:
+    """The image upright and decoded, or with `header_only` opened and its size checked, nothing decoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # check_size says it better
@@ -100,6 +99,8 @@ def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Im
             if max_pixels is not None and image.width * image.height > max_pixels:
                 raise ImageError(f"{what} {where} is {image.width}x{image.height} pixels: at most {max_pixels} "
                                  "pixels are accepted here")
+            if header_only:
+                return image
             image.load()
             image = ImageOps.exif_transpose(image)       # phone photos store their rotation in EXIF
     except ImageError:
@@ -108,7 +109,8 @@ def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Im
         raise ImageError(f"{what} {where} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
                          f"{MAX_PIXELS // 1_000_000} megapixels: scale it down first") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"cannot read {what} {where}: not a readable image ({error})") from error
+        detail = str(error).replace(repr(source), "the file")      # Pillow names the open file, not its path
+        raise ImageError(f"cannot read {what} {where}: not a readable image ({detail})") from error
     return image
 
 

@@ -151,8 +151,8 @@ def create_app(config: ServerConfig) -> FastAPI:
                        f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
         except MemoryBudgetError as error:
             raise HTTPException(413, str(error)) from error
-        except (DoodleError, ValueError, TypeError) as error:
-            raise HTTPException(422, str(error)) from error
+        except (DoodleError, ValueError, TypeError):
+            pass          # no plan for these parameters and sizes: build_request says why, after the labels
 
     def build_request(spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
         """The CLI's checks, on decoded images: labels, parameters, sizes. Runs in a worker thread."""
