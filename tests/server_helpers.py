@@ -22,7 +22,13 @@ def free_port() -> int:
 def running_server(encoder, **options):
     """Yields the server's URL; `options` are ServerConfig's fields."""
     options.setdefault("preview_interval", 0.0)
-    app = create_app(ServerConfig(torch.device("cpu"), encoder, **options))
+    with running_app(create_app(ServerConfig(torch.device("cpu"), encoder, **options))) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_app(app):
+    """Any ASGI app (a fake server too) on a free localhost port; yields its URL."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"doodlepaint-server-{port}", daemon=True)

@@ -82,3 +82,30 @@ def test_resize_nearest_makes_no_new_values():
     big = resize_nearest(ids, 8, 6)
     assert big.shape == (6, 8) and set(np.unique(big)) <= set(range(12))
     assert resize_nearest(ids, 4, 3) is ids
+
+
+def test_a_fifo_or_device_is_refused_at_once_not_waited_on(tmp_path):
+    """Reading a FIFO with no writer blocks forever; only regular files are opened."""
+    import os
+
+    from doodlepaint.engine.images import image_size, load_rgb
+
+    fifo = tmp_path / "style.png"
+    os.mkfifo(fifo)
+    for read in (load_rgb, image_size):
+        with pytest.raises(ImageError, match="pipe, device or socket"):
+            read(fifo, "style image")
+    with pytest.raises(ImageError, match="pipe, device or socket"):
+        load_rgb("/dev/zero", "style image")
+    with pytest.raises(ImageError, match="folder"):
+        load_rgb(tmp_path, "style image")
+
+
+def test_image_size_reads_the_header_as_a_person_sees_it(tmp_path):
+    from doodlepaint.engine.images import image_size
+
+    image = Image.new("RGB", (40, 24))
+    exif = image.getexif()
+    exif[0x0112] = 6                                     # rotated a quarter turn: shown 24 wide, 40 high
+    image.save(tmp_path / "phone.jpg", exif=exif)
+    assert image_size(tmp_path / "phone.jpg") == (24, 40) == load_rgb(tmp_path / "phone.jpg").shape[1::-1]

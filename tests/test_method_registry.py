@@ -93,7 +93,7 @@ def test_the_server_accepts_and_renders_it(flat_method, tiny_document, tiny_enco
     with running_server(tiny_encoder) as url:
         steps = list(RemoteServer(url, frames="png").run_transfer(request))
     np.testing.assert_array_equal(steps[-1].frame, _flat_colours(request).repeat(2, 0).repeat(2, 1))
-    assert steps[-1].done
+    assert steps[-1].done and steps[-1].stage == "instant"
 
 
 def test_the_apps_method_box_lists_it_with_the_settings_it_uses(flat_method, qtbot):

@@ -57,3 +57,86 @@ def test_recovery_keeps_work_until_discarded(tiny_document, tmp_path):
     assert recovered.origin == tmp_path / "beach.doodlepaint"        # the project it stands in for
     recovery.discard()
     assert not recovery.pending()
+
+
+# --- every document the app can make reopens as it was saved --------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from doodlepaint.engine.errors import DoodleError  # noqa: E402
+from doodlepaint.engine.params import INITS, METHODS, PATCH_SIZES, TransferParams  # noqa: E402
+from doodlepaint.model.project import project_bytes, read_project  # noqa: E402
+
+SIDES = st.integers(1, 40)
+NAMES = st.text(max_size=230)
+
+
+def _image(draw, channels=3):
+    height, width = draw(SIDES), draw(SIDES)
+    seed = draw(st.integers(0, 2 ** 16))
+    return np.random.default_rng(seed).integers(0, 256, (height, width, channels), dtype=np.uint8)
+
+
+@st.composite
+def edits(draw):
+    """One thing the app can do to a document: (its name, a function of the document)."""
+    kind = draw(st.sampled_from(["doodle", "photo", "no photo", "add", "rename", "remove", "colour", "painting",
+                                 "params", "result"]))
+    if kind == "doodle":
+        height, width, seed = draw(SIDES), draw(SIDES), draw(st.integers(0, 2 ** 16))
+
+        def doodle(document):
+            ids = np.random.default_rng(seed).integers(0, len(document.palette), (height, width))
+            document.set_target_from_rgb(document.palette[ids])
+        return kind, doodle
+    if kind == "photo":
+        photo = _image(draw)
+        return kind, lambda document: document.set_content(photo)
+    if kind == "no photo":
+        return kind, lambda document: document.set_content(None)
+    if kind == "add":
+        name = draw(st.none() | NAMES)
+        return kind, lambda document: document.add_label(name)
+    label, name = draw(st.integers(0, 20)), draw(NAMES)
+    if kind == "rename":
+        return kind, lambda document: document.rename_label(label % len(document.palette), name)
+    if kind == "remove":
+        return kind, lambda document: document.remove_label(label % len(document.palette))
+    if kind == "colour":
+        rgb = draw(st.tuples(*[st.integers(0, 255)] * 3))
+        return kind, lambda document: document.set_label_colour(label % len(document.palette), rgb)
+    if kind == "painting":
+        painting = _image(draw)
+        return kind, lambda document: document.set_style(painting)
+    if kind == "params":
+        params = draw(st.builds(
+            TransferParams, method=st.sampled_from(METHODS), alpha=st.floats(0, 1e4), beta=st.floats(0, 1e4),
+            gamma=st.floats(0, 1e4), patch_size=st.sampled_from(PATCH_SIZES), phases=st.integers(1, 6),
+            iterations=st.integers(1, 100_000), size=st.none() | st.integers(16, 8192), seed=st.integers(0, 2 ** 31 - 1),
+            smoothness=st.floats(0, 1e4), init=st.sampled_from(INITS), match_every=st.integers(1, 100_000),
+            style_stride=st.integers(1, 16)))
+        return kind, lambda document: setattr(document, "params", params)
+    result = _image(draw)
+    return kind, lambda document: setattr(document, "result", result)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(edits(), max_size=6))
+def test_every_document_the_app_can_make_reopens_as_saved(tiny_document, tmp_path_factory, steps):
+    """Each edit either works or raises (the app shows it and the document stays as it was); whatever the
+    document then holds, a saved project opens again with all of it."""
+    document = tiny_document
+    document.names = list(document.names)
+    for _, edit in steps:
+        try:
+            edit(document)
+        except (ValueError, DoodleError):
+            pass
+    path = tmp_path_factory.mktemp("round-trip") / "scene.doodlepaint"
+    path.write_bytes(project_bytes(document))
+    loaded = read_project(path).document
+    _same(document, loaded)
+    for name in ("content", "result"):
+        original, reopened = getattr(document, name), getattr(loaded, name)
+        assert (original is None and reopened is None) or np.array_equal(original, reopened), name

@@ -169,3 +169,20 @@ def test_sigterm_during_a_write_leaves_the_whole_file_and_no_temporary_one(tmp_p
     assert finished.returncode == -signal.SIGTERM and "not reached" not in finished.stdout
     assert [p.name for p in tmp_path.iterdir()] == ["scene.doodlepaint"]
     assert target.read_bytes() == b"whole" * 1000
+
+
+def test_a_fifo_as_an_input_or_token_is_refused_not_waited_on(tmp_path, capsys):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "doodle.png"
+    os.mkfifo(fifo)
+    done = subprocess.run([sys.executable, "-m", "doodlepaint", "render", "--style", str(fifo), "--style-map", str(fifo),
+                           "--target-map", str(fifo), "--out", str(tmp_path / "out.png")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "pipe, device or socket" in done.stderr
+    from doodlepaint.engine.errors import DoodleError
+    from doodlepaint.server.serve import read_token
+    with pytest.raises(DoodleError, match="pipe, device or socket"):
+        read_token(fifo, "0.0.0.0")

@@ -286,3 +286,155 @@ def test_an_unreachable_server_is_a_clear_error(tiny_request):
         list(RemoteServer(f"http://127.0.0.1:{free_port()}", timeout=2).run_transfer(tiny_request))
     with pytest.raises(DoodleError, match="not a server address"):
         RemoteServer("studio-pc")
+
+
+# Security: what a web page in the user's browser can and cannot make the server do ---------------------
+
+def test_a_foreign_host_is_refused_on_every_route(tiny_request, tiny_encoder):
+    """DNS rebinding: a page at evil.example that resolves to 127.0.0.1 calls the server under its own name."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        evil = {"Host": "evil.example"}
+        assert http.get("/health", headers=evil).status_code == 400
+        assert http.post("/jobs", json=spec, headers=evil).status_code == 400
+        assert http.get("/docs", headers=evil).status_code == 400
+        port = url.rsplit(":", 1)[1]
+        for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}"):
+            assert http.get("/health", headers={"Host": host}).status_code == 200, host
+        job = http.post("/jobs", json=spec).json()
+        with pytest.raises(InvalidStatus):
+            connect(f"{url.replace('http', 'ws')}/jobs/{job['id']}/events",
+                    additional_headers={"Host": f"evil.example:{port}"}).close()
+
+
+def test_the_allowed_hosts_follow_the_address_the_server_listens_on():
+    from doodlepaint.server.guard import allowed_hosts
+
+    assert allowed_hosts("127.0.0.1") == ("127.0.0.1", "localhost", "[::1]")
+    assert allowed_hosts("::1") == ("127.0.0.1", "localhost", "[::1]")
+    assert allowed_hosts("192.168.1.20", ["Studio-PC"]) == ("127.0.0.1", "localhost", "[::1]", "192.168.1.20",
+                                                            "studio-pc")
+    assert allowed_hosts("0.0.0.0") == ("*",)            # needs a token; other machines' names for it are unknown
+    assert "*" not in allowed_hosts("0.0.0.0", ["studio-pc"])
+
+
+def test_a_cross_site_page_cannot_post_a_job_or_open_the_stream(tiny_request, tiny_encoder):
+    """A page may POST text/plain without a preflight, and open WebSockets anywhere: both are refused."""
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        body = json.dumps(spec)
+        plain = http.post("/jobs", content=body, headers={"Content-Type": "text/plain"})
+        assert plain.status_code == 415 and "application/json" in plain.json()["detail"]
+        form = http.post("/jobs", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert form.status_code == 415
+        assert http.post("/jobs", content=body).status_code == 415                       # no type at all
+        foreign = http.post("/jobs", json=spec, headers={"Origin": "http://evil.example"})
+        assert foreign.status_code == 403 and "evil.example" in foreign.json()["detail"]
+        assert http.get("/health", headers={"Origin": "null"}).status_code == 403
+        assert http.post("/jobs", json=spec, headers={"Origin": url}).status_code == 202   # its own page
+        job = http.post("/jobs", content=body, headers={"Content-Type": "application/json; charset=utf-8"})
+        assert job.status_code == 202
+        with pytest.raises(InvalidStatus):
+            connect(f"{url.replace('http', 'ws')}/jobs/{job.json()['id']}/events", origin="http://evil.example").close()
+
+
+def test_an_allowed_origin_is_let_in(tiny_request, tiny_encoder):
+    with running_server(tiny_encoder, allowed_origins=("https://studio.example/",)) as url:
+        with httpx.Client(base_url=url) as http:
+            spec = _job_spec(http, tiny_request, iterations=2)
+            assert http.post("/jobs", json=spec, headers={"Origin": "https://studio.example"}).status_code == 202
+            assert http.post("/jobs", json=spec, headers={"Origin": "https://other.example"}).status_code == 403
+
+
+def test_the_api_description_is_off_when_there_is_a_token(tiny_encoder):
+    with running_server(tiny_encoder, token=TOKEN) as url:
+        for path in ("/docs", "/redoc", "/openapi.json"):
+            assert httpx.get(f"{url}{path}").status_code == 404, path
+            assert httpx.get(f"{url}{path}", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 404
+    with running_server(tiny_encoder) as url:                  # this machine only, no token: the docs are there
+        assert httpx.get(f"{url}/openapi.json").status_code == 200
+
+
+def test_loose_types_get_422_over_http(tiny_request, tiny_encoder):
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=2)
+        for name, value in {"phases": True, "iterations": "3", "size": 64.0, "alpha": "1"}.items():
+            response = http.post("/jobs", json={**spec, name: value})
+            assert response.status_code == 422 and name in response.json()["detail"], (name, value)
+
+
+def test_a_remote_render_keeps_every_setting_and_shows_the_instant_stage(tiny_request, tiny_encoder, tiny_decoder):
+    """Smoothness and the instant start were refused (or turned into auto) on the way to a server."""
+    request = dataclasses.replace(tiny_request, params=tiny_request.params.replace(init="instant", smoothness=0.5))
+    local = list(run_transfer(request, encoder=TinyEncoder(), preview_interval=0.0))
+    with running_server(tiny_encoder) as url:
+        remote = list(RemoteServer(url, frames="raw").run_transfer(request))
+    assert [p.stage for p in remote if p.phases] == [p.stage for p in local]
+    assert remote[0].stage == "instant" and np.array_equal(remote[0].frame, local[0].frame)
+    assert np.abs(remote[-1].frame.astype(int) - local[-1].frame.astype(int)).max() <= 1
+
+
+def test_the_instant_preset_is_on_the_server(tiny_request, tiny_encoder, tiny_decoder):
+    with running_server(tiny_encoder) as url, httpx.Client(base_url=url) as http:
+        spec = {key: value for key, value in _job_spec(http, tiny_request).items() if key not in ("iterations",)}
+        job = http.post("/jobs", json={**spec, "preset": "Instant"})
+        assert job.status_code == 202
+        _wait_state(http, job.json()["id"], "done")
+        with Image.open(io.BytesIO(http.get(f"/jobs/{job.json()['id']}/result").content)) as image:
+            assert json.loads(image.text["doodlepaint"])["params"]["method"] == "swap"
+
+
+def test_a_job_over_the_memory_budget_is_refused_before_it_is_queued(tiny_request, tiny_encoder):
+    """One job at size 4096 from tiny images took a server past 12 GB."""
+    from doodlepaint.engine.memory import estimate
+
+    with running_server(tiny_encoder, memory_budget=2 * 1024 ** 3) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request, iterations=1, phases=1)
+        big = http.post("/jobs", json={**spec, "size": 4096})
+        assert big.status_code == 413 and "this server takes jobs of up to 2.0 GB" in big.json()["detail"]
+        fitting = int(big.json()["detail"].rsplit("at most ", 1)[1].split()[0])
+        sized = dataclasses.replace(tiny_request, params=tiny_request.params.replace(size=fitting, phases=1))
+        assert estimate(sized).render_bytes <= 2 * 1024 ** 3 < estimate(
+            dataclasses.replace(sized, params=sized.params.replace(size=fitting + 1))).render_bytes
+        assert http.get("/health").json()["waiting"] == 0 and not http.get("/health").json()["running"]
+        assert http.post("/jobs", json={**spec, "size": 64}).status_code == 202
+
+
+def test_the_checks_before_the_queue_run_one_at_a_time(tiny_request, tiny_encoder, monkeypatch):
+    """Twelve jobs naming big doodles mapped their labels all at once, before the queue limit applied."""
+    import doodlepaint.server.app as app_module
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+    original = app_module.target_label_ids
+
+    def counted(*args, **kwargs):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        try:
+            return original(*args, **kwargs)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(app_module, "target_label_ids", counted)
+    with running_server(TinyEncoder(delay=0.02), queue_limit=12) as url, httpx.Client(base_url=url) as http:
+        spec = _job_spec(http, tiny_request)
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(httpx.post(f"{url}/jobs", json=spec, timeout=30)))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert [a.status_code for a in answers] == [202] * 8 and most[0] == 1
+        for answer in answers:
+            http.delete(f"/jobs/{answer.json()['id']}")

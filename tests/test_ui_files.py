@@ -136,3 +136,66 @@ def test_the_app_module_starts(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "doodlepaint — Untitled" in out.stdout
+
+
+def _save_image(path, rgb) -> str:
+    Image.fromarray(rgb).save(path)
+    return str(path)
+
+
+def test_a_doodle_too_small_to_save_is_refused_before_it_enters_the_document(window, tmp_path):
+    """A 4x4 doodle was taken, saved 'successfully', and the project never opened again."""
+    before = window.doc.target_ids.copy()
+    for size in (1, 4, 7):
+        tiny = window.doc.colours(np.zeros((size, size), np.int64))
+        window.files.open_doodle(_save_image(tmp_path / f"tiny{size}.png", tiny))
+        assert window.messages[-1][:2] == ("warning", "Cannot open the doodle") and "8 pixels" in window.messages[-1][2]
+        window.files.open_dropped(str(tmp_path / f"tiny{size}.png"), window.doodle_view)
+        assert window.messages[-1][:2] == ("warning", "Cannot open the doodle")
+        window.files.open_photo(_save_image(tmp_path / f"photo{size}.png", np.full((size, size, 3), 99, np.uint8)))
+        assert window.messages[-1][:2] == ("warning", "Cannot open the photo")
+    assert np.array_equal(window.doc.target_ids, before) and window.doc.content is None
+    assert not window.doodle_undo.canUndo()
+
+
+def test_a_dropped_doodle_of_another_size_is_one_undo_step(window, tmp_path):
+    before_new = window.doc.target_ids.copy()
+    window.files.new_doodle()                       # an edit of the map in place, on its own undo step
+    original = window.doc.target_ids
+    painted = original.copy()
+    bigger = np.zeros((24, 40), np.int64)
+    bigger[:, 20:] = 1
+    window.files.open_dropped(_save_image(tmp_path / "bigger.png", window.doc.colours(bigger)), window.doodle_view)
+    assert np.array_equal(window.doc.target_ids, bigger) and window.messages == []
+    assert window.doodle_undo.undoText() == "Open doodle"
+    window.doodle_undo.undo()
+    assert window.doc.target_ids is original and np.array_equal(original, painted)
+    window.doodle_undo.undo()                       # the step before the drop still applies to its own map
+    assert window.doc.target_ids is original and np.array_equal(original, before_new)
+    window.doodle_undo.redo()
+    window.doodle_undo.redo()
+    assert np.array_equal(window.doc.target_ids, bigger) and window.doc.target_ids.shape == (24, 40)
+
+
+def test_a_dropped_photo_can_be_undone(window, tmp_path):
+    original = window.doc.target_ids
+    photo = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    window.files.open_dropped(_save_image(tmp_path / "photo.png", photo), window.doodle_view)
+    assert window.doc.content.shape == (20, 30, 3) and window.doodle_undo.undoText() == "Open photo"
+    window.doodle_undo.undo()
+    assert window.doc.content is None and window.doc.target_ids is original
+
+
+def test_an_encrypted_project_is_a_message(window, tmp_path):
+    from doodlepaint.model.project import project_bytes
+
+    path = tmp_path / "locked.doodlepaint"
+    data = bytearray(project_bytes(window.doc))
+    for offset in range(len(data) - 4):             # set the "encrypted" flag on every member's headers
+        if data[offset:offset + 4] in (b"PK\x03\x04", b"PK\x01\x02"):
+            flag_at = offset + (6 if data[offset + 2] == 3 else 8)
+            data[flag_at] |= 1
+    path.write_bytes(bytes(data))
+    window.files.open_project(str(path))
+    kind, title, text = window.messages[-1]
+    assert (kind, title) == ("warning", "Cannot open the project") and "encrypted" in text

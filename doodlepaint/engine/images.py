@@ -7,13 +7,17 @@ as a person sees it: EXIF orientation applied, 16-bit greys scaled to 8 bits, tr
 from __future__ import annotations
 
 import io
+import os
+import stat
+import struct
 import warnings
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from doodlepaint.engine.errors import ImageError
+from doodlepaint.engine.errors import DoodleError, ImageError
 
 # The documented limits (README, Troubleshooting): a side of at most MAX_SIDE pixels and at most
 # MAX_PIXELS in all, about 50 megapixels (a 48 MP phone photo fits). Decoded, such an image takes
@@ -24,6 +28,8 @@ MAX_PIXELS = 50_000_000
 # size: set it where only an image far beyond both limits (a side over MAX_SIDE) reaches it.
 Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
 SIXTEEN_BIT_MODES = ("I;16", "I;16L", "I;16B", "I;16N")
+ORIENTATION_TAG = 0x0112
+TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)     # EXIF orientations that swap width and height
 
 
 def check_size(width: int, height: int, what: str, path) -> None:
@@ -40,17 +46,51 @@ def check_min_side(rgb: np.ndarray, what: str, minimum: int) -> None:
                          "pixels on each side")
 
 
+def open_regular_file(path: str | Path, what: str, error: type[DoodleError] = ImageError) -> BinaryIO:
+    """`path` opened for reading if it is a regular file, else `error`: a FIFO, a device or a socket given
+    as a file would block a plain open or read forever. Opened without blocking, then checked on the open
+    file, so nothing can swap the file in between."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except FileNotFoundError:
+        raise error(f"{what} not found: {path}") from None
+    except IsADirectoryError:
+        raise error(f"{what} is a folder, not a file: {path}") from None
+    except OSError as failure:
+        raise error(f"cannot read {what} {path}: {failure.strerror or failure}") from failure
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+        raise error(f"{what} {path} is {kind}, not a file: refused")
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(descriptor, True)
+    return os.fdopen(descriptor, "rb")
+
+
 def open_image(path: str | Path, what: str = "image") -> Image.Image:
     """The decoded image, upright; its size is checked before decoding."""
     path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{what} not found: {path}")
-    if path.is_dir():
-        raise ImageError(f"{what} is a folder, not an image: {path}")
-    return _decode(path, what, path)
+    with open_regular_file(path, what) as file:
+        return _decode(file, what, path)
 
 
-def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Image:
+def image_size(path: str | Path, what: str = "image") -> tuple[int, int]:
+    """An image's (width, height) as a person sees it (EXIF rotation applied), from its header only."""
+    path = Path(path)
+    with open_regular_file(path, what) as file:
+        image = _decode(file, what, path, header_only=True)
+        with image:
+            width, height = image.size
+            try:
+                transposed = image.getexif().get(ORIENTATION_TAG, 1) in TRANSPOSED_ORIENTATIONS
+            except (OSError, ValueError, SyntaxError, EOFError, struct.error):
+                transposed = False          # damaged EXIF: the pixels' own size (decoding will say what is wrong)
+    return (height, width) if transposed else (width, height)
+
+
+def _decode(source, what: str, where, max_pixels: int | None = None, header_only: bool = False) -> Image.Image:
+    """The image upright and decoded, or with `header_only` opened and its size checked, nothing decoded."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)     # check_size says it better
@@ -59,6 +99,8 @@ def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Im
             if max_pixels is not None and image.width * image.height > max_pixels:
                 raise ImageError(f"{what} {where} is {image.width}x{image.height} pixels: at most {max_pixels} "
                                  "pixels are accepted here")
+            if header_only:
+                return image
             image.load()
             image = ImageOps.exif_transpose(image)       # phone photos store their rotation in EXIF
     except ImageError:
@@ -67,7 +109,8 @@ def _decode(source, what: str, where, max_pixels: int | None = None) -> Image.Im
         raise ImageError(f"{what} {where} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
                          f"{MAX_PIXELS // 1_000_000} megapixels: scale it down first") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ImageError(f"cannot read {what} {where}: not a readable image ({error})") from error
+        detail = str(error).replace(repr(source), "the file")      # Pillow names the open file, not its path
+        raise ImageError(f"cannot read {what} {where}: not a readable image ({detail})") from error
     return image
 
 

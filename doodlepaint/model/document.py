@@ -17,6 +17,12 @@ from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
 from doodlepaint.model.suggest import suggest_labels
 
+# What every document keeps to, so that a saved project always opens again (model/project.py checks the same
+# on loading): a doodle (and the photo under it, which sets its size) of at least MIN_DOODLE_SIDE pixels a
+# side, as the engine needs, and label names of at most MAX_NAME_LENGTH characters.
+MIN_DOODLE_SIDE = 8
+MAX_NAME_LENGTH = 200
+
 # Distinct, saturated colours for new labels (label colours only mark regions; they are never painted).
 NEW_LABEL_COLOURS = ("#e6194b", "#3cb44b", "#ffe119", "#4363d8", "#f58231", "#911eb4", "#46f0f0",
                      "#f032e6", "#bcf60c", "#fabebe", "#008080", "#e6beff", "#9a6324", "#fffac8",
@@ -62,12 +68,17 @@ class Document:
     def add_label(self, name: str | None = None) -> int:
         if len(self.palette) >= MAX_LABELS:
             raise ValueError(f"at most {MAX_LABELS} labels are supported")
+        check_name(name or "")
         used = {hex_colour(c) for c in self.palette}
         free = [c for c in NEW_LABEL_COLOURS if c not in used]
         colour = rgb_from_hex(free[0]) if free else np.random.default_rng(len(self.palette)).integers(0, 256, 3)
         self.palette = np.vstack([self.palette, np.asarray(colour, np.uint8)[None]])
         self.names.append(name or f"label {len(self.palette)}")
         return len(self.palette) - 1
+
+    def rename_label(self, label: int, name: str) -> None:
+        check_name(name)
+        self.names[label] = name
 
     def set_label_colour(self, label: int, rgb) -> None:
         """A label's new colour must stay apart from the others, or saved maps would merge them."""
@@ -127,6 +138,7 @@ class Document:
 
     def set_target_from_rgb(self, rgb: np.ndarray) -> None:
         """A doodle painted elsewhere in the style map's colours; a foreign colour raises LabelMapError."""
+        check_min_side(rgb, "the doodle", MIN_DOODLE_SIDE)
         ids = target_label_ids(rgb, self.palette, self.names)
         if self.content is not None and ids.shape != self.content.shape[:2]:
             self.content = None
@@ -134,6 +146,13 @@ class Document:
 
     def set_content(self, rgb: np.ndarray | None) -> None:
         """A photo under the doodle; the doodle is resized to it (nearest neighbour) if needed."""
+        if rgb is not None:
+            check_min_side(rgb, "the photo", MIN_DOODLE_SIDE)
         self.content = rgb
         if rgb is not None and self.target_ids.shape != rgb.shape[:2]:
             self.target_ids = resize_nearest(self.target_ids, rgb.shape[1], rgb.shape[0])
+
+
+def check_name(name: str) -> None:
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValueError(f"a label name has at most {MAX_NAME_LENGTH} characters, not {len(name)}")

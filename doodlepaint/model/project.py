@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import lzma
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,19 +20,18 @@ import numpy as np
 from doodlepaint import __version__
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.export import write_atomically
-from doodlepaint.engine.images import MAX_PIXELS, MAX_SIDE
+from doodlepaint.engine.images import MAX_PIXELS, MAX_SIDE, open_regular_file
 from doodlepaint.engine.labels import MAX_LABELS
 from doodlepaint.engine.params import TransferParams
-from doodlepaint.model.document import Document
+from doodlepaint.model.document import MAX_NAME_LENGTH, MIN_DOODLE_SIDE, Document
 
 FORMAT = "doodlepaint-project"
 FORMAT_VERSION = 1
 SUFFIX = ".doodlepaint"
 ARRAYS = ("style", "style_ids", "target_ids", "palette", "content", "result")
 REQUIRED = ("style", "style_ids", "target_ids", "palette")
+ENCRYPTED = 0x1          # a zip member's general-purpose flag: zipfile would raise RuntimeError reading it
 MAX_META_BYTES = 1_000_000
-MAX_NAME_LENGTH = 200
-MIN_DOODLE_SIDE = 8
 
 
 class ProjectError(DoodleError):
@@ -170,10 +171,11 @@ def _document(arrays: dict[str, np.ndarray], meta: dict) -> Document:
 def read_project(path: str | Path) -> ProjectFile:
     """The project at `path`, checked whole; raises ProjectError saying what is wrong, having changed nothing."""
     path = Path(path)
-    if not path.is_file():
-        raise ProjectError(f"project not found: {path}")
     try:
-        with zipfile.ZipFile(path) as archive:
+        with open_regular_file(path, "project", ProjectError) as file, zipfile.ZipFile(file) as archive:
+            encrypted = [info.filename for info in archive.infolist() if info.flag_bits & ENCRYPTED]
+            if encrypted:
+                raise _Damaged(f"{', '.join(encrypted[:3])} {'is' if len(encrypted) == 1 else 'are'} encrypted")
             meta = _read_meta(archive, path)
             names = set(archive.namelist())
             arrays = {name: _read_array(archive, name) for name in ARRAYS if f"{name}.npy" in names}
@@ -181,7 +183,7 @@ def read_project(path: str | Path) -> ProjectFile:
     except ProjectError:
         raise
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, EOFError, RecursionError,
-            NotImplementedError) as error:
+            NotImplementedError, zlib.error, lzma.LZMAError) as error:
         raise ProjectError(f"{path.name} is damaged and cannot be opened ({error})") from error
     return ProjectFile(document, Path(meta["origin"]) if meta.get("origin") else None)
 

@@ -7,7 +7,9 @@ gets 409 with the missing hashes. Progress and preview frames stream over `WS /j
 text message per event, each frame in the binary message right after its event. `DELETE /jobs/{id}`
 cancels; `GET /jobs/{id}/result` is the final PNG with its `doodlepaint` text chunk.
 
-Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token.
+Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token. Every request
+and WebSocket must name an allowed Host, a browser's must come from an allowed Origin, and a job must be
+sent as application/json (server/guard.py says why).
 """
 from __future__ import annotations
 
@@ -17,27 +19,26 @@ import hashlib
 import hmac
 import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from doodlepaint import __version__
-from doodlepaint.cli import TUNABLE
-from doodlepaint.engine import PRESETS, DoodleError, TransferRequest
+from doodlepaint.engine import DoodleError, TransferRequest
 from doodlepaint.engine.device import device_name
 from doodlepaint.engine.images import decode_rgb
 from doodlepaint.engine.labels import check_shared_labels, target_label_ids
-from doodlepaint.engine.params import PATCH_SIZES
+from doodlepaint.engine.memory import MemoryBudgetError, check_fits, gigabytes, shaped_request
 from doodlepaint.engine.transfer import output_size, plan_phases, validate
-from doodlepaint.server.jobs import (FRAME_FORMATS, LISTENER_BACKLOG, Job, JobQueue, LruCache,
-                                     QueueFull, StyleLabels)
+from doodlepaint.server.guard import LOOPBACK_NAMES, OriginGuard
+from doodlepaint.server.jobs import LISTENER_BACKLOG, Job, JobQueue, LruCache, QueueFull, StyleLabels
+from doodlepaint.wire import JobSpec, first_error, job_params
 
-SHA256 = r"^[0-9a-f]{64}$"
 MAX_JOB_BYTES = 16 * 1024          # a job is a few hashes and numbers
 
 
@@ -51,39 +52,9 @@ class ServerConfig:
     max_pixels: int = 4096 * 4096            # per uploaded image, and for the output
     image_cache_bytes: int = 1024 * 1024 * 1024
     preview_interval: float = 0.25
-
-
-class JobSpec(BaseModel):
-    """A render: images by SHA-256, and the CLI's parameters (a preset, then overrides)."""
-
-    model_config = ConfigDict(extra="forbid")
-    style: str = Field(pattern=SHA256)
-    style_map: str = Field(pattern=SHA256)
-    target_map: str = Field(pattern=SHA256)
-    content: str | None = Field(default=None, pattern=SHA256)
-    init: str | None = Field(default=None, pattern=SHA256)
-    preset: Literal["Draft", "Normal", "High"] = "Normal"
-    size: int | None = None
-    method: str | None = None              # one of the engine's registered methods (checked with the parameters)
-    alpha: float | None = None
-    beta: float | None = None
-    gamma: float | None = None
-    patch_size: Literal[PATCH_SIZES] | None = None
-    phases: int | None = None
-    iterations: int | None = None
-    match_every: int | None = None
-    style_stride: int | None = None
-    seed: int | None = None
-    frames: Literal[FRAME_FORMATS] = "png"
-
-    def images(self) -> list[str]:
-        return [h for h in (self.style, self.style_map, self.target_map, self.content, self.init) if h]
-
-
-def _one_line(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "the job"
-    return f"invalid job: {where}: {first['msg']}"
+    memory_budget: int | None = None                 # bytes a job's render may take (engine.memory's estimate)
+    allowed_hosts: tuple[str, ...] = LOOPBACK_NAMES  # Host names answered (guard.allowed_hosts); "*": any
+    allowed_origins: tuple[str, ...] = ()           # browser origins besides the server's own; "*": any
 
 
 def create_app(config: ServerConfig) -> FastAPI:
@@ -91,6 +62,9 @@ def create_app(config: ServerConfig) -> FastAPI:
     images = LruCache(config.image_cache_bytes, cost=lambda array: array.nbytes)
     style_labels = StyleLabels()
     state: dict[str, JobQueue] = {}
+    # Decoding an upload and mapping a job's labels take memory in proportion to the images: one at a time,
+    # so twenty requests at once cost what one does.
+    checks = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -104,7 +78,12 @@ def create_app(config: ServerConfig) -> FastAPI:
         with contextlib.suppress(asyncio.CancelledError):
             await runner
 
-    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan)
+    # With a token, every route but /health needs it: the API's own description included (a browser cannot
+    # send the token to /docs, so they are off).
+    docs = {} if config.token is None else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan, **docs)
+    app.add_middleware(OriginGuard, allowed_origins=config.allowed_origins, json_posts=("/jobs",))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)
 
     def authorised(headers) -> bool:
         if config.token is None:
@@ -152,13 +131,28 @@ def create_app(config: ServerConfig) -> FastAPI:
         if hashlib.sha256(data).hexdigest() != digest:
             raise HTTPException(400, "the image's bytes do not match its SHA-256: it was damaged on the way")
         if digest not in images:
-            try:
-                rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
-            except DoodleError as error:
-                raise HTTPException(422, str(error)) from error
+            async with checks:
+                try:
+                    rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
+                except DoodleError as error:
+                    raise HTTPException(422, str(error)) from error
             images.put(digest, rgb)
         rgb = images.get(digest)
         return {"sha256": digest, "width": rgb.shape[1], "height": rgb.shape[0]}
+
+    def check_memory(spec: JobSpec, arrays: dict[str, np.ndarray]) -> None:
+        """From the images' sizes alone, before any label is mapped: the render fits the job budget."""
+        if config.memory_budget is None:
+            return
+        try:
+            shaped = shaped_request(job_params(spec), arrays[spec.target_map].shape[1::-1],
+                                    arrays[spec.style].shape[1::-1])
+            check_fits(shaped, config.memory_budget,
+                       f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
+        except MemoryBudgetError as error:
+            raise HTTPException(413, str(error)) from error
+        except (DoodleError, ValueError, TypeError):
+            pass          # no plan for these parameters and sizes: build_request says why, after the labels
 
     def build_request(spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
         """The CLI's checks, on decoded images: labels, parameters, sizes. Runs in a worker thread."""
@@ -172,11 +166,9 @@ def create_app(config: ServerConfig) -> FastAPI:
             if content is not None and content.shape[:2] != target_ids.shape:
                 warnings.warn(f"the content image is {content.shape[1]}x{content.shape[0]} but the doodle is "
                               f"{target_ids.shape[1]}x{target_ids.shape[0]}: it is stretched to the doodle")
-        init_image = arrays[spec.init] if spec.init else None
-        tunables = {name: getattr(spec, name) for name in TUNABLE if getattr(spec, name) is not None}
+        init_image = arrays[spec.init_image] if spec.init_image else None
         try:
-            params = PRESETS[spec.preset].replace(size=spec.size, init="image" if init_image is not None else "auto",
-                                                  **tunables)
+            params = job_params(spec)
         except (ValueError, TypeError) as error:
             raise DoodleError(str(error)) from error
         request = TransferRequest(style, labels.ids, target_ids, labels.palette, params, content, init_image)
@@ -188,30 +180,34 @@ def create_app(config: ServerConfig) -> FastAPI:
         plan_phases(request)
         return request, [str(w.message) for w in caught]
 
+    def refuse_if_full(queue: JobQueue) -> None:
+        if len(queue.waiting) >= config.queue_limit:
+            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
+                                     "try again in a moment")
+
     @app.post("/jobs", status_code=202)
     async def submit(request: Request):
         check_token(request)
         try:
             spec = JobSpec.model_validate_json(await read_body(request, MAX_JOB_BYTES))
         except ValidationError as error:
-            raise HTTPException(422, _one_line(error)) from error
-        missing = [digest for digest in spec.images() if digest not in images]
+            raise HTTPException(422, first_error(error, "job")) from error
+        missing = [digest for digest in spec.images().values() if digest not in images]
         if missing:
             return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
                                 status_code=409)
         queue = state["queue"]
-        if len(queue.waiting) >= config.queue_limit:      # say so before decoding anything
-            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
-                                     "try again in a moment")
-        arrays = {digest: images.get(digest) for digest in spec.images()}
+        refuse_if_full(queue)                             # say so before decoding anything
+        arrays = {digest: images.get(digest) for digest in spec.images().values()}
+        check_memory(spec, arrays)
+        async with checks:
+            refuse_if_full(queue)                         # it may have filled while this job waited its turn
+            try:
+                transfer, notes = await run_in_threadpool(build_request, spec, arrays)
+            except DoodleError as error:
+                raise HTTPException(422, str(error)) from error
         try:
-            transfer, notes = await run_in_threadpool(build_request, spec, arrays)
-        except DoodleError as error:
-            raise HTTPException(422, str(error)) from error
-        inputs = {role: getattr(spec, role) for role in ("style", "style_map", "target_map", "content", "init")
-                  if getattr(spec, role)}
-        try:
-            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in inputs.items()},
+            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in spec.images().items()},
                                    frames=spec.frames))
         except QueueFull as error:
             raise HTTPException(503, str(error)) from error

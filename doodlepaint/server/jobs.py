@@ -10,7 +10,6 @@ import collections
 import io
 import logging
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,12 +18,12 @@ import numpy as np
 import torch
 from PIL import Image
 
+from doodlepaint import wire
 from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_transfer
 from doodlepaint.engine.export import encode_png, render_metadata
 from doodlepaint.engine.labels import LabelMap, fit_map_to_image, style_label_map
 
 log = logging.getLogger(__name__)
-FRAME_FORMATS = ("png", "raw")
 LISTENER_BACKLOG = 8        # events a slow listener may fall behind by before its oldest previews are dropped
 FRAME_PNG_LEVEL = 1         # previews favour speed over size; the final PNG is compressed as usual
 
@@ -112,22 +111,18 @@ class Job:
 
 
 def progress_event(progress: Progress, frame_format: str) -> tuple[dict, bytes | None]:
-    """A Progress as JSON and its frame as bytes: PNG, or raw RGB rows (width x height x 3)."""
-    event = {name: getattr(progress, name) for name in (
-        "phase", "phases", "step", "steps", "total_step", "total_steps", "loss", "elapsed", "eta", "done",
-        "message", "peak_memory", "evaluations", "fraction")}
-    event.update(type="progress", phase_seconds=list(progress.phase_seconds), yielded_at=time.time())
-    frame = None
-    if progress.frame is not None:
-        height, width = progress.frame.shape[:2]
-        event["frame"] = {"width": width, "height": height, "format": frame_format}
-        if frame_format == "raw":
-            frame = progress.frame.tobytes()
-        else:
-            encoded = io.BytesIO()
-            Image.fromarray(progress.frame).save(encoded, format="PNG", compress_level=FRAME_PNG_LEVEL)
-            frame = encoded.getvalue()
-    return event, frame
+    """A Progress as its JSON event (wire.progress_event) and its frame as bytes: PNG, or raw RGB rows
+    (width x height x 3)."""
+    if progress.frame is None:
+        return wire.progress_event(progress), None
+    height, width = progress.frame.shape[:2]
+    if frame_format == "raw":
+        frame = progress.frame.tobytes()
+    else:
+        encoded = io.BytesIO()
+        Image.fromarray(progress.frame).save(encoded, format="PNG", compress_level=FRAME_PNG_LEVEL)
+        frame = encoded.getvalue()
+    return wire.progress_event(progress, wire.FrameInfo(width=width, height=height, format=frame_format)), frame
 
 
 class JobQueue:
@@ -214,8 +209,7 @@ class JobQueue:
 
 def _post(job: Job, event: dict, frame: bytes | None) -> None:
     if job.state == "running":
-        job.last = {**event}
-        job.last.pop("frame", None)
+        job.last = {**event, "frame": None}       # a listener joining late gets the step, not the frame
         job.publish(event, frame)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from doodlepaint.engine import PRESETS, DoodleError, pick_device
@@ -37,6 +38,29 @@ def sample_document() -> Document:
     if pick_device("auto").type == "cpu":
         document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
     return document
+
+
+class ReplaceDoodle(QUndoCommand):
+    """The doodle (and the photo under it) replaced by other arrays: undo puts the old ones back. The stroke
+    steps before it refer to the old map's array and those after it to the new one's, so each finds its
+    own map whichever way the stack goes."""
+
+    def __init__(self, files: "DocumentFiles", text: str, before: tuple, after: tuple):
+        super().__init__(text)
+        self.files, self.before, self.after, self.applied = files, before, after, True
+
+    def _put(self, state: tuple) -> None:
+        self.files.window.doc.target_ids, self.files.window.doc.content = state
+        self.files._doodle_replaced()
+
+    def redo(self):
+        if self.applied:                      # QUndoStack.push calls redo once; the replacement is already there
+            self.applied = False
+            return
+        self._put(self.after)
+
+    def undo(self):
+        self._put(self.before)
 
 
 class DocumentFiles:
@@ -112,8 +136,9 @@ class DocumentFiles:
             self._replace_doodle(load_rgb(path, "doodle"))
 
     def _replace_doodle(self, rgb: np.ndarray) -> None:
-        """A doodle of the same size is one undo step; one of another size asks first when the doodle has
-        strokes, since the old strokes cannot be undone on a map of another size."""
+        """A doodle opened or dropped: one undo step, checked as the project loader checks (foreign colours,
+        too small) before anything changes. One of the same size is an edit of the map in place (the
+        doodle's undo steps refer to that array); one of another size replaces the map and its photo."""
         window = self.window
         ids, content = window.doc.target_ids, window.doc.content
         window.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
@@ -128,22 +153,26 @@ class DocumentFiles:
                 window.doodle_painter.keep_original()
                 window.doodle_painter.history_changed()
             window.activate(window.doodle_view, window.doodle_undo)
-        elif window.doodle_undo.canUndo() and not confirm_replace(
-                window, "Replace the doodle?", "The doodle you open has another size: your strokes on this one "
-                "cannot be undone after it."):
-            window.doc.target_ids, window.doc.content = ids, content
         else:
-            self._doodle_replaced()
+            self._push_replacement("Open doodle", (ids, content))
 
     def open_photo(self, path: str) -> None:
-        with self.window.guard("Cannot open the photo"):
-            self.window.doc.set_content(load_rgb(path, "photo"))
-            self._doodle_replaced()
+        window = self.window
+        with window.guard("Cannot open the photo"):
+            before = (window.doc.target_ids, window.doc.content)
+            window.doc.set_content(load_rgb(path, "photo"))
+            self._push_replacement("Open photo", before)
+
+    def _push_replacement(self, text: str, before: tuple) -> None:
+        """The doodle and photo now in the document replace `before` as one undo step."""
+        window = self.window
+        window.doodle_undo.push(ReplaceDoodle(self, text, before, (window.doc.target_ids, window.doc.content)))
+        window.activate(window.doodle_view, window.doodle_undo)
+        self._doodle_replaced()
 
     def _doodle_replaced(self) -> None:
-        """A new doodle or photo under it: old strokes no longer apply, and the view fits the new size."""
+        """A new doodle or photo under it: the eraser restores it from now on, and the view fits its size."""
         window = self.window
-        window.doodle_undo.clear()
         window.doodle_painter.keep_original()
         window.refresh_doodle()
         window.doodle_view.fit()

@@ -31,8 +31,9 @@ class LabelEditing:
         window = self.window
         name = name.strip()
         if name and name != window.doc.names[label]:
-            window.doc.names[label] = name
-            window.set_dirty(True)
+            with window.guard("Cannot rename the label"):
+                window.doc.rename_label(label, name)
+                window.set_dirty(True)
         window.refresh_palette()
 
     def add_label(self) -> None:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import urllib.parse
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -18,12 +18,16 @@ import websockets
 from PIL import Image
 from websockets.sync.client import connect
 
-from doodlepaint.cli import TUNABLE
-from doodlepaint.engine import DoodleError, Progress, TransferParams, TransferRequest
-from doodlepaint.server.serve import is_loopback
+from pydantic import ValidationError
+
+from doodlepaint import wire
+from doodlepaint.engine import DoodleError, Progress, TransferRequest
+from doodlepaint.engine.transfer import output_size
+from doodlepaint.wire import is_loopback
 
 POLL_SECONDS = 0.05          # how often a waiting render checks for cancel
 UPLOAD_PNG_LEVEL = 1         # the doodle is re-sent on every stroke: fast beats small
+MESSAGE_SLACK = 64 * 1024    # bytes a stream message may hold beyond the largest frame the job can send
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -32,19 +36,36 @@ def _png(rgb: np.ndarray) -> bytes:
     return encoded.getvalue()
 
 
-def decode_frame(event: dict, data: bytes) -> np.ndarray:
-    frame = event["frame"]
+def largest_message(width: int, height: int) -> int:
+    """The most bytes one stream message of a width x height render can need: a raw frame, or a PNG of it
+    (level 1 deflate of incompressible rows adds a filter byte per row and a few bytes per block)."""
+    raw = width * height * 3
+    return raw + height + raw // 1000 + MESSAGE_SLACK
+
+
+def decode_frame(frame: dict, data: bytes, largest: tuple[int, int], server: str = "the server") -> np.ndarray:
+    """A frame as RGB, refused unless it fits the render asked for (`largest`: its width and height) and is
+    the size its event says; a PNG's size is read from its header before any pixel is decoded."""
+    width, height = frame["width"], frame["height"]
+    if width > largest[0] or height > largest[1]:
+        raise DoodleError(f"{server} sent a {width}x{height} frame for a {largest[0]}x{largest[1]} render: refused")
     if frame["format"] == "raw":
-        return np.frombuffer(data, np.uint8).reshape(frame["height"], frame["width"], 3).copy()
-    with Image.open(io.BytesIO(data)) as image:
-        return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
-
-
-def progress_from_event(event: dict, frame: np.ndarray | None, message: str = "") -> Progress:
-    fields = {name: event[name] for name in ("phase", "phases", "step", "steps", "total_step", "total_steps", "loss",
-                                             "elapsed", "eta", "done", "peak_memory", "evaluations", "fraction")}
-    return Progress(**fields, frame=frame, message=event["message"] or message,
-                    phase_seconds=tuple(event["phase_seconds"]))
+        if len(data) != width * height * 3:
+            raise DoodleError(f"{server} sent {len(data)} bytes for a {width}x{height} raw frame: refused")
+        return np.frombuffer(data, np.uint8).reshape(height, width, 3).copy()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)      # the size check says it better
+            image = Image.open(io.BytesIO(data), formats=("PNG",))
+        with image:
+            if image.size != (width, height):
+                raise DoodleError(f"{server} sent a {image.width}x{image.height} picture as a {width}x{height} "
+                                  "frame: refused")
+            return np.asarray(image.convert("RGB"), dtype=np.uint8).copy()
+    except DoodleError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
+        raise DoodleError(f"{server} sent a frame that is not a readable PNG ({error})") from error
 
 
 def waiting(message: str) -> Progress:
@@ -103,21 +124,15 @@ class RemoteServer:
             return self._check(self._call(lambda: http.get("/health")))
 
     def _spec(self, request: TransferRequest) -> tuple[dict, dict[str, bytes]]:
-        params = request.params
-        if params.init == "instant":    # the server's job takes the CLI's options: it seeds from the label colours
-            params = params.replace(init="auto")
-        if params.smoothness != TransferParams.smoothness or params.init not in ("auto", "image"):
-            raise DoodleError("a remote server renders with the command line's settings: smoothness and the "
-                              "start image cannot be changed there")
         images = {"style": _png(request.style), "style_map": _png(request.palette[request.style_labels]),
                   "target_map": _png(request.palette[request.target_labels])}
         if request.content is not None:
             images["content"] = _png(request.content)
         if request.init_image is not None:
-            images["init"] = _png(request.init_image)
-        spec = {role: hashlib.sha256(data).hexdigest() for role, data in images.items()}
-        spec.update({name: getattr(params, name) for name in TUNABLE}, size=params.size, frames=self.frames)
-        return spec, {spec[role]: data for role, data in images.items()}
+            images["init_image"] = _png(request.init_image)
+        digests = {role: hashlib.sha256(data).hexdigest() for role, data in images.items()}
+        spec = wire.job_spec(request.params, digests, self.frames)
+        return spec, {digests[role]: data for role, data in images.items()}
 
     def _submit(self, http: httpx.Client, spec: dict, uploads: dict[str, bytes]) -> dict:
         """POST the job; upload what the server lacks (first time, or evicted) and POST again."""
@@ -134,6 +149,7 @@ class RemoteServer:
         Raises DoodleError if the server fails, refuses, or goes away; cancels the job if stopped."""
         should_stop = should_stop or (lambda: False)
         spec, uploads = self._spec(request)
+        largest = output_size(request)
         with self._client() as http:
             job = self._submit(http, spec, uploads)
             yield {"type": "submitted", **job}, None
@@ -142,13 +158,17 @@ class RemoteServer:
                 ws_url = urllib.parse.urlsplit(self.url)._replace(
                     scheme="wss" if self.url.startswith("https") else "ws", path=f"/jobs/{job['id']}/events")
                 with connect(urllib.parse.urlunsplit(ws_url), additional_headers=self._headers(),
-                             open_timeout=self.timeout, max_size=None) as stream:
+                             open_timeout=self.timeout, max_size=largest_message(*largest)) as stream:
                     while not should_stop():
                         try:
-                            event = json.loads(stream.recv(timeout=POLL_SECONDS))
+                            message = stream.recv(timeout=POLL_SECONDS)
                         except TimeoutError:
                             continue
-                        frame = decode_frame(event, stream.recv(timeout=self.timeout)) if "frame" in event else None
+                        event = self._read_event(message)
+                        frame = None
+                        if event.get("frame") is not None:
+                            frame = decode_frame(event["frame"], stream.recv(timeout=self.timeout), largest,
+                                                 f"the server at {self.name}")
                         if event["type"] == "failed":
                             finished = True
                             raise DoodleError(f"the render failed on {self.name}: {event['message']}")
@@ -159,7 +179,14 @@ class RemoteServer:
                         yield event, frame
                         if finished:
                             return
-            except (websockets.ConnectionClosed, websockets.InvalidHandshake, OSError, TimeoutError) as error:
+            except websockets.ConnectionClosed as error:
+                if error.sent is not None and error.sent.code == 1009:     # this side's max_size refused it
+                    raise DoodleError(f"the server at {self.name} sent a message over "
+                                      f"{largest_message(*largest)} bytes, more than a {largest[0]}x{largest[1]} "
+                                      "render needs: refused") from error
+                raise DoodleError(f"the server at {self.name} went away mid-render ({error}); the painting is "
+                                  "untouched") from error
+            except (websockets.InvalidHandshake, OSError, TimeoutError) as error:
                 raise DoodleError(f"the server at {self.name} went away mid-render ({error}); the painting is "
                                   "untouched") from error
             finally:
@@ -168,6 +195,15 @@ class RemoteServer:
                         http.delete(f"/jobs/{job['id']}", timeout=min(self.timeout, 2.0))
                     except httpx.HTTPError:
                         pass
+
+    def _read_event(self, message: str | bytes) -> dict:
+        if not isinstance(message, str):
+            raise DoodleError(f"the server at {self.name} sent a frame where an event belongs: refused")
+        try:
+            return wire.read_event(message)
+        except ValidationError as error:
+            raise DoodleError(f"the server at {self.name} sent an event doodlepaint does not know "
+                              f"({wire.first_error(error, 'event')}): refused") from error
 
     def run_transfer(self, request: TransferRequest, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
         """The engine's `run_transfer`, computed on the server: waiting places, then one Progress per step."""
@@ -180,4 +216,4 @@ class RemoteServer:
             elif event["type"] == "queued" and event["place"] > 0:
                 yield waiting(f"Waiting for {where}: {event['place']} job(s) ahead in its queue")
             elif event["type"] == "progress":
-                yield progress_from_event(event, frame, f"Rendering on {where}")
+                yield wire.progress_from_event(event, frame, f"Rendering on {where}")
