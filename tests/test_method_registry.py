@@ -10,7 +10,7 @@ from PIL import Image
 from doodlepaint.engine import TransferParams
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.method import OnePassMethod
-from doodlepaint.engine.methods import KNOBS, MethodInfo, all_methods, method_info, register, unregister
+from doodlepaint.engine.methods import KNOBS, MemoryModel, MethodInfo, all_methods, method_info, register, unregister
 from doodlepaint.engine.tensors import ids_tensor, label_mean_colours
 from doodlepaint.engine.transfer import render
 
@@ -31,7 +31,8 @@ FLAT = FlatColours()
 @pytest.fixture
 def flat_method():
     info = register(MethodInfo("flat", "Flat colours (test)", "Each label in its painting colour.", one_pass=True,
-                               knobs=frozenset({"gamma"}), implementation=f"{__name__}:FLAT", min_side=24))
+                               knobs=frozenset({"gamma"}), implementation=f"{__name__}:FLAT", min_side=24,
+                               memory=MemoryModel(runtime=300e6, fixed=10e6, per_pixel=16.0, per_style_pixel=8.0)))
     yield info
     unregister("flat")
 

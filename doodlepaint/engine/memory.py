@@ -20,34 +20,18 @@ from pathlib import Path
 import numpy as np
 
 from doodlepaint.engine.errors import DoodleError
-from doodlepaint.engine.params import MIN_SIZE, TransferParams, TransferRequest
+from doodlepaint.engine.methods import method_info
+from doodlepaint.engine.params import MIN_SIZE, PRESETS, TransferParams, TransferRequest
+from doodlepaint.engine.plan import output_size, plan_phases
 
 GIB = 1024 ** 3
 STYLE_CACHE_BYTES = 1_500_000_000     # engine.cache.StyleCache's budget: older phases' banks stay up to this
 
 
-@dataclass(frozen=True)
-class Coefficients:
-    fixed: float                # bytes a render takes whatever its size (buffers, the allocator's arenas)
-    per_pixel: float            # bytes per output pixel of a phase
-    per_style_pixel: float      # bytes per painting pixel of a phase (kept in the style cache afterwards)
-    per_pixel_pair: float       # bytes per (output pixel x painting pixel) of a phase
-    per_match_score: float = 0.0  # bytes per patch-match score held at once: MATCH_ROWS output positions x
-                                  # every painting position, at relu3_1 (a quarter of each side); not fitted
-
-
-# bench/memory.py's fit (one phase, one iteration, CPU, real VGG19, 2026-12-06); MARGIN on top of the sum.
-COEFFICIENTS = {
-    "patch": Coefficients(fixed=231e6, per_pixel=3067.0, per_style_pixel=770.0, per_pixel_pair=0.0, per_match_score=4.0),
-    "gram": Coefficients(fixed=225e6, per_pixel=4463.0, per_style_pixel=425.0, per_pixel_pair=0.0),
-    "swap": Coefficients(fixed=228e6, per_pixel=1286.0, per_style_pixel=852.0, per_pixel_pair=0.0),
-    "sanet": Coefficients(fixed=63e6, per_pixel=253.0, per_style_pixel=154.0, per_pixel_pair=0.00661),
-}
-# What a process holds before its first render (VmRSS): torch, VGG19's convolutions, and for SANet its
-# networks and the decoder; loading them peaks about 25 MB higher.
-RUNTIME_BYTES = {"patch": 848_000_000, "gram": 848_000_000, "swap": 848_000_000, "sanet": 1_060_000_000}
+# Each method's coefficients are its registry entry's MemoryModel (engine/methods.py), from bench/memory.py's
+# fit (one phase, one iteration, CPU, real VGG19, 2026-12-06); MARGIN on top of the sum. per_match_score
+# counts MATCH_ROWS output positions x every painting position at relu3_1 (a quarter of each side).
 MARGIN = 1.15
-ONE_PASS = ("swap", "sanet")
 MATCH_ROWS = 4096                     # engine.patch.PatchStyle's chunk of output positions
 MATCH_SCALE = 4                       # relu3_1, where the patch match's largest block is, is 1/4 of each side          # one pass at the full size: only the last phase of the plan runs
 
@@ -74,10 +58,8 @@ def shaped_request(params: TransferParams, doodle_size: tuple[int, int], paintin
 
 def phase_pixels(request: TransferRequest) -> list[tuple[int, int]]:
     """(output pixels, painting pixels) of every phase the render runs."""
-    from doodlepaint.engine.transfer import plan_phases
-
     plans = plan_phases(request)
-    if request.params.method in ONE_PASS:
+    if method_info(request.params.method).one_pass:
         plans = plans[-1:]
     return [(plan.width * plan.height, plan.style_width * plan.style_height) for plan in plans]
 
@@ -87,12 +69,12 @@ def match_score_bytes(method: str, pixels: int, style_pixels: int) -> float:
     all of the painting's (engine.patch.PatchStyle's chunks), so past a 256 px output it grows with the
     painting only."""
     positions, style_positions = pixels / MATCH_SCALE ** 2, style_pixels / MATCH_SCALE ** 2
-    return COEFFICIENTS[method].per_match_score * min(positions, MATCH_ROWS) * style_positions
+    return method_info(method).memory.per_match_score * min(positions, MATCH_ROWS) * style_positions
 
 
 def _phase_bytes(method: str, pixels: int, style_pixels: int) -> tuple[float, float]:
     """What a phase holds at its peak, and what of it stays cached after it."""
-    c = COEFFICIENTS[method]
+    c = method_info(method).memory
     kept = c.per_style_pixel * style_pixels
     working = (c.per_pixel * pixels + kept + c.per_pixel_pair * pixels * style_pixels
                + match_score_bytes(method, pixels, style_pixels))
@@ -104,13 +86,13 @@ def estimate(request: TransferRequest) -> MemoryEstimate:
     phases = phase_pixels(request)
     peak, cached = 0.0, 0.0
     if request.params.init == "instant":       # the instant picture first, at the full size; its bank stays cached
-        peak, cached = _phase_bytes("swap", *phases[-1])
+        peak, cached = _phase_bytes(PRESETS["Instant"].method, *phases[-1])
     for pixels, style_pixels in phases:
         working, kept = _phase_bytes(method, pixels, style_pixels)
         peak = max(peak, cached + working)
         cached = min(cached + kept, STYLE_CACHE_BYTES)
-    return MemoryEstimate(render_bytes=int(MARGIN * (COEFFICIENTS[method].fixed + peak)),
-                          runtime_bytes=RUNTIME_BYTES[method])
+    model = method_info(method).memory
+    return MemoryEstimate(render_bytes=int(MARGIN * (model.fixed + peak)), runtime_bytes=int(model.runtime))
 
 
 def available_memory() -> int | None:
@@ -170,8 +152,6 @@ def check_fits(request: TransferRequest, budget: int, where: str, runtime: bool 
     """Raises MemoryBudgetError, naming the widest size that fits, when the render's estimate exceeds `budget`
     bytes (`where`: whose budget, e.g. "this machine has 6.0 GB available"). `runtime`: count the libraries
     and networks too (a new process) or only the render (a server that holds them already)."""
-    from doodlepaint.engine.transfer import output_size
-
     needed = estimate(request)
     total = needed.total_bytes if runtime else needed.render_bytes
     if total <= budget:
