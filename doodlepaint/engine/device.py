@@ -29,3 +29,24 @@ def device_name(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple GPU (MPS)"
     return "CPU"
+
+
+# torch.cuda's memory statistics, behind this one name: the engine reads them only through the three
+# functions below, so a test that traces the CUDA path on fake tensors (no GPU) can put a stand-in here.
+cuda_memory = torch.cuda
+
+
+def reset_peak_memory(device: torch.device) -> None:
+    if device.type == "cuda":
+        cuda_memory.reset_peak_memory_stats(device)
+
+
+def peak_memory(device: torch.device) -> int:
+    """Bytes the render has held at most on the GPU since `reset_peak_memory` (0 on other devices)."""
+    return cuda_memory.max_memory_allocated(device) if device.type == "cuda" else 0
+
+
+def release_memory(device: torch.device) -> None:
+    """Hand the GPU memory torch has cached but no longer uses back to the driver."""
+    if device.type == "cuda":
+        cuda_memory.empty_cache()

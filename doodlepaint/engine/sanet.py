@@ -44,6 +44,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import Decoder
+from doodlepaint.engine.device import peak_memory, reset_peak_memory
 from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.label_colours import LabelColours, match_label_colours_and_detail
@@ -371,6 +372,7 @@ def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None =
     model = model or get_sanet(device)
     if should_stop():
         return
+    reset_peak_memory(device)
     with torch.no_grad():
         scene = _Scene(request, model, encoder, device)
         params = request.params
@@ -379,7 +381,7 @@ def run_sanet(request: TransferRequest, should_stop: Callable[[], bool] | None =
     elapsed = time.perf_counter() - started
     yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
                    eta=0.0, frame=frame, done=True, fraction=1.0, evaluations=1, stage="instant",
-                   peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+                   peak_memory=peak_memory(device))
 
 
 def interpolate_styles(requests: Sequence[TransferRequest], weights: Sequence[float],

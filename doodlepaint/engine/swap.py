@@ -19,6 +19,7 @@ import torch
 
 from doodlepaint.engine.cache import fingerprint, style_cache
 from doodlepaint.engine.decoder import get_decoder
+from doodlepaint.engine.device import peak_memory, reset_peak_memory
 from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
@@ -90,10 +91,9 @@ def run_swap(request: TransferRequest, should_stop: Callable[[], bool], device: 
     if should_stop():
         return
     generator = torch.Generator().manual_seed(request.params.seed)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
     frame = _frame(swap_image(request, plan, encoder, device, generator))
     elapsed = time.perf_counter() - started
     yield Progress(phase=1, phases=1, step=1, steps=1, total_step=1, total_steps=1, loss=0.0, elapsed=elapsed,
                    eta=0.0, frame=frame, done=True, phase_seconds=(elapsed,), fraction=1.0, stage="instant",
-                   peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+                   peak_memory=peak_memory(device))

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from doodlepaint.engine.cache import fingerprint, style_cache
+from doodlepaint.engine.device import peak_memory, release_memory, reset_peak_memory
 from doodlepaint.engine.errors import Cancelled, DoodleError, GPUMemoryError, LabelMapError
 from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
 from doodlepaint.engine.labels import check_shared_labels
@@ -317,8 +318,7 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
     plans = plan_phases(request)
     work = [phase_work(plan, params.method) for plan in plans]
     generator = torch.Generator().manual_seed(params.seed)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    reset_peak_memory(device)
     phase_seconds: list[float] = []
     x = None
     last_frame_at = -math.inf
@@ -355,7 +355,7 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
                 loss.backward()
                 return loss
 
-            done = 0
+            done, loss = 0, None
             while done < plan.iterations:
                 if should_stop():
                     raise _Stop
@@ -365,7 +365,7 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
                 # cut a 3-step round to 2 steps; leave room for line-search retries instead.
                 optimiser.param_groups[0].update(max_iter=wanted, max_eval=2 * wanted + 1)
                 iterations_before = optimiser.state[x].get("n_iter", 0) if x in optimiser.state else 0
-                loss = float(optimiser.step(closure).detach())
+                round_loss = optimiser.step(closure).detach()
                 with torch.no_grad():
                     x.clamp_(0, 255)
                 step_iterations = max(1, optimiser.state[x]["n_iter"] - iterations_before)
@@ -382,13 +382,17 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
                 frame = None
                 if last or finished_phase or now - last_frame_at >= preview_interval:
                     frame, last_frame_at = _frame(x), now
+                # On a GPU, reading the loss makes the host wait for the device: it is read with each frame
+                # (which waits anyway) and on a phase's first round, and the last value read is reported between.
+                if frame is not None or loss is None:
+                    loss = float(round_loss)
                 yield Progress(
                     phase=index + 1, phases=len(plans), step=done, steps=plan.iterations,
                     total_step=total_done, total_steps=total_steps, loss=loss, elapsed=now - started,
                     eta=0.0 if last else eta, fraction=1.0 if last else fraction, frame=frame, done=last,
                     message="; ".join(objective.retries()),
                     phase_seconds=tuple(phase_seconds), evaluations=evaluations,
-                    peak_memory=torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0)
+                    peak_memory=peak_memory(device))
             with torch.no_grad():
                 x = x.detach().clamp(0, 255)
             del objective, optimiser
@@ -400,8 +404,7 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
                              "size or render on the CPU") from error
     finally:
         x = None
-        if device.type == "cuda":
-            torch.cuda.empty_cache()
+        release_memory(device)
 
 
 def render(request: TransferRequest, device: torch.device | str = "cpu",
