@@ -44,6 +44,7 @@ class Sync:
     kind: str         # "read", "shape", "to host" or "to device"
     op: str           # the aten operation
     where: str        # "engine/transfer.py:_frame:148", the innermost doodlepaint frame that asked for it
+    after_pass: bool  # a convolution was queued since the last synchronisation: this one waits for it
 
 
 def _where() -> str:
@@ -95,16 +96,21 @@ class SyncRecorder(TorchDispatchMode):
     def __init__(self):
         super().__init__()
         self.syncs: list[Sync] = []
+        self.pass_queued = False
+
+    def _note(self, kind: str, func) -> None:
+        self.syncs.append(Sync(kind, str(func), _where(), self.pass_queued))
+        self.pass_queued = False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         on_cuda = any(t.device.type == "cuda" for t in _tensors((args, kwargs)))
         if func is aten._local_scalar_dense.default and on_cuda:
-            self.syncs.append(Sync("read", str(func), _where()))
+            self._note("read", func)
             dtype = args[0].dtype
             return False if dtype == torch.bool else 0.0 if dtype.is_floating_point else 0
         if on_cuda and (func in CHECKED_ON_HOST or _data_dependent_shape(func, args)):
-            self.syncs.append(Sync("read" if func in CHECKED_ON_HOST else "shape", str(func), _where()))
+            self._note("read" if func in CHECKED_ON_HOST else "shape", func)
         if func is aten.nonzero.default:    # answered as if every element were nonzero, the largest shape
             return torch.empty((args[0].numel(), args[0].dim()), dtype=torch.int64, device=args[0].device)
         if func is aten.bincount.default and len(args) == 3 and args[1] is None:   # ids below minlength
@@ -112,7 +118,9 @@ class SyncRecorder(TorchDispatchMode):
         out = func(*args, **kwargs)
         direction = _copy_direction(func, args, kwargs, out)
         if direction:
-            self.syncs.append(Sync(direction, str(func), _where()))
+            self._note(direction, func)
+        elif on_cuda and func is aten.convolution.default:
+            self.pass_queued = True
         if direction == "to host":      # real zeros, so that .numpy() works on what comes back
             with unset_fake_temporarily():
                 return torch.zeros(out.shape, dtype=out.dtype)
@@ -122,6 +130,31 @@ class SyncRecorder(TorchDispatchMode):
         """The synchronisations recorded since the last take."""
         taken, self.syncs = self.syncs, []
         return taken
+
+
+class OneEvaluation:
+    """A stand-in for torch.optim.LBFGS: one evaluation of the loss and its gradient per round, and a small
+    gradient step. L-BFGS itself decides its line search on the host (it reads the loss and gradient norms
+    several times a step, BENCHMARKS.md lists them), which fake tensors cannot answer; the engine's loop
+    around it runs as it does on a GPU."""
+
+    def __init__(self, params, **options):
+        self.params = list(params)
+        self.param_groups = [dict(options)]
+        self.state: dict = {}
+
+    def zero_grad(self):
+        for param in self.params:
+            param.grad = None
+
+    def step(self, closure):
+        loss = closure()
+        with torch.no_grad():
+            for param in self.params:
+                param.sub_(param.grad, alpha=1e-3)
+                state = self.state.setdefault(param, {"n_iter": 0})
+                state["n_iter"] += self.param_groups[0]["max_iter"]
+        return loss
 
 
 # torch.cuda's memory statistics need a real device: the engine's seam (device.cuda_memory) gets these.
