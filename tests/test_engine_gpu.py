@@ -1,10 +1,14 @@
 """GPU paths. The out-of-memory handling is also simulated on the CPU; the rest needs CUDA and skips without it."""
+import math
+
 import numpy as np
 import pytest
 import torch
 
-from doodlepaint.engine import GPUMemoryError, TransferParams, TransferRequest, pick_device, render
+from doodlepaint.engine import GPUMemoryError, TransferParams, TransferRequest, pick_device, render, run_transfer
 from doodlepaint.engine.patch import PatchStyle
+from engine_helpers import tiny_request
+from fake_cuda import OneEvaluation
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 DEVICES = ["cpu", pytest.param("cuda", marks=needs_cuda)]
@@ -65,3 +69,21 @@ def test_out_of_memory_everywhere_is_a_clear_error(monkeypatch, device):
     monkeypatch.setattr(torch.Tensor, "__matmul__", always_fails)
     with pytest.raises(GPUMemoryError, match="smaller --size"):
         style.match(features, labels)
+
+
+@needs_cuda
+def test_optimisation_rounds_without_a_frame_never_wait_for_the_gpu(monkeypatch):
+    """What the fake-CUDA trace shows (test_engine_fake_cuda.py), on a real GPU: torch's sync debug mode
+    raises at any synchronisation in the rounds between the first and the last (L-BFGS stood in by one
+    evaluation a round: its own reads are torch's, listed in BENCHMARKS.md)."""
+    monkeypatch.setattr(torch.optim, "LBFGS", OneEvaluation)
+    request = tiny_request(96, 64, phases=1, iterations=4, match_every=1)
+    rounds = run_transfer(request, device="cuda", preview_interval=math.inf)
+    next(rounds)                                  # the set-up: uploads, the first loss read
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        middle = [next(rounds), next(rounds)]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    last = list(rounds)
+    assert [p.frame is None for p in middle] == [True, True] and last[-1].done

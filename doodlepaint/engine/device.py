@@ -31,18 +31,22 @@ def device_name(device: torch.device) -> str:
     return "CPU"
 
 
+# torch.cuda's memory statistics, behind this one name: the engine reads them only through the three
+# functions below, so a test that traces the CUDA path on fake tensors (no GPU) can put a stand-in here.
+cuda_memory = torch.cuda
+
+
 def reset_peak_memory(device: torch.device) -> None:
-    """Start counting a render's peak GPU memory (nothing to count on other devices)."""
     if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+        cuda_memory.reset_peak_memory_stats(device)
 
 
 def peak_memory(device: torch.device) -> int:
-    """Bytes of GPU memory at the peak since `reset_peak_memory` (0 on the CPU)."""
-    return torch.cuda.max_memory_allocated(device) if device.type == "cuda" else 0
+    """Bytes the render has held at most on the GPU since `reset_peak_memory` (0 on other devices)."""
+    return cuda_memory.max_memory_allocated(device) if device.type == "cuda" else 0
 
 
 def release_memory(device: torch.device) -> None:
-    """Hand the GPU memory cache back after a render, so the next one (or another process) can use it."""
+    """Hand the GPU memory torch has cached but no longer uses back to the driver."""
     if device.type == "cuda":
-        torch.cuda.empty_cache()
+        cuda_memory.empty_cache()

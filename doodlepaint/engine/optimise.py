@@ -197,7 +197,7 @@ class Optimisation(Method):
                 loss.backward()
                 return loss
 
-            done = 0
+            done, loss = 0, None
             while done < plan.iterations:
                 if should_stop():
                     raise _Stop
@@ -207,7 +207,7 @@ class Optimisation(Method):
                 # cut a 3-step round to 2 steps; leave room for line-search retries instead.
                 optimiser.param_groups[0].update(max_iter=wanted, max_eval=2 * wanted + 1)
                 iterations_before = optimiser.state[x].get("n_iter", 0) if x in optimiser.state else 0
-                loss = float(optimiser.step(closure).detach())
+                round_loss = optimiser.step(closure).detach()
                 with torch.no_grad():
                     x.clamp_(0, 255)
                 step_iterations = max(1, optimiser.state[x]["n_iter"] - iterations_before)
@@ -224,6 +224,10 @@ class Optimisation(Method):
                 frame = None
                 if last or finished_phase or now - last_frame_at >= context.preview_interval:
                     frame, last_frame_at = frame_array(x), now
+                # On a GPU, reading the loss makes the host wait for the device: it is read with each frame
+                # (which waits anyway) and on a phase's first round, and the last value read is reported between.
+                if frame is not None or loss is None:
+                    loss = float(round_loss)
                 yield Progress(
                     phase=index + 1, phases=len(plans), step=done, steps=plan.iterations,
                     total_step=total_done, total_steps=total_steps, loss=loss, elapsed=now - started,

@@ -124,7 +124,7 @@ class Progress:
     steps: int
     total_step: int
     total_steps: int
-    loss: float
+    loss: float                   # read with each frame and a phase's first round; the last read between
     elapsed: float                # seconds since the render began
     eta: float                    # seconds left, estimated
     frame: np.ndarray | None = None

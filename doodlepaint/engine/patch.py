@@ -13,6 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
+from doodlepaint.engine.device import release_memory
 from doodlepaint.engine.errors import GPUMemoryError
 
 GAMMA_PER_WEIGHT = 5.0   # gamma 50 (the paper's default) = semantic cosine weighted 10 x the feature one
@@ -78,7 +79,7 @@ class PatchStyle:
                         f"out of GPU memory matching {queries.shape[0]} x {self.keys_t.shape[1]} patches even in "
                         "chunks of 64: render at a smaller --size, use --style-stride 2, or use --device cpu")
                 self.chunk //= 4
-                torch.cuda.empty_cache()
+                release_memory(queries.device)
                 self.retries.append(f"out of GPU memory: retrying the patch match in chunks of {self.chunk}")
 
     @torch.no_grad()

@@ -253,8 +253,10 @@ class _Scene:
         self.width, self.height = plan.width, plan.height
         photo = request.content if request.content is not None else \
             stand_in_photo(request, self.width, self.height, request.params.seed)
-        self.content = self.encode(_padded(image_tensor(photo, self.width, self.height, device), MARGIN))
+        # every upload before the first pass is queued: on a GPU a copy from the host waits for the work before it
         self.content_ids = _padded_ids(ids_tensor(request.target_labels, self.width, self.height, device), MARGIN)
+        self.target_masks = label_masks(request.target_labels, len(request.palette), self.width, self.height, device)
+        self.content = self.encode(_padded(image_tensor(photo, self.width, self.height, device), MARGIN))
         self.colours: list[tuple[float, LabelColours]] = []   # (weight, colours) per painting
 
     def encode(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -280,8 +282,8 @@ class _Scene:
         """The painting's features, its position labels, and its colours per label."""
         image = image_tensor(request.style, width, height, self.device)
         masks = label_masks(request.style_labels, len(request.palette), width, height, self.device)
-        return (self.encode(_padded(image)), _padded_ids(ids_tensor(request.style_labels, width, height, self.device)),
-                LabelColours.of(image, masks))
+        ids = _padded_ids(ids_tensor(request.style_labels, width, height, self.device))
+        return self.encode(_padded(image)), ids, LabelColours.of(image, masks)
 
     def content_only(self) -> torch.Tensor:
         """F_ccc: the photo attending to itself, under the same label masks."""
@@ -293,9 +295,7 @@ class _Scene:
         colours of `stylised`'s paintings, weighted alike)."""
         image = self.model.decoder(features)[:, :, MARGIN:MARGIN + self.height, MARGIN:MARGIN + self.width]
         if colour_strength > 0 and self.colours:
-            masks = label_masks(self.request.target_labels, len(self.request.palette), self.width, self.height,
-                                 self.device)
-            matched = match_label_colours_and_detail(image, masks, LabelColours.blend(self.colours))
+            matched = match_label_colours_and_detail(image, self.target_masks, LabelColours.blend(self.colours))
             image = torch.lerp(image, matched, colour_strength)
         return image[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).contiguous().cpu().numpy()
 

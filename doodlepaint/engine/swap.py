@@ -68,8 +68,9 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     # The swap seeds itself from the label colours (or the photo); an image to refine is the optimisation's.
     init = request.params.init if request.params.init in ("noise", "colours", "content") else "auto"
     seed = initial_image(request, plan, generator, device, noise=SWAP_NOISE, init=init)
-    features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
+    # uploaded before the pass is queued: on a GPU a copy from the host waits for the work queued before it
     masks = label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
+    features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
     swapped = bank.swap(features, pool_to(masks, features))
     image = decoder(swapped.contiguous(memory_format=torch.channels_last))
     if image.shape[-2:] != seed.shape[-2:]:      # a side that is not a multiple of 4 loses a pixel or two
