@@ -309,14 +309,16 @@ class DocumentFiles:
             QMessageBox.warning(window, "Cannot recover", "The work autosaved when doodlepaint last stopped "
                                 f"cannot be read: {error}. {where}")
             return False
+        project = f"the project {recovered.origin}" if recovered.origin else "an untitled project"
         answer = QMessageBox.question(window, "Recover unsaved work",
-                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
-                                      "(No deletes it.)")
+                                      f"doodlepaint did not close properly last time. Recover the unsaved work on "
+                                      f"{project}? (No deletes it.)")
         if answer != QMessageBox.StandardButton.Yes:
             self.recovery.discard()
             return False
         window.set_document(recovered.document, recovered.origin)
         window.set_dirty(True)
+        window.rendering.document_loaded(recovered=True)
         return True
 
     def maybe_save(self) -> bool:

@@ -185,10 +185,7 @@ class MainWindow(QMainWindow):
         self.refresh_all()
         self.set_dirty(False)
         self.fit_views()
-        if document.result is not None:
-            self.rendering.set_result_state("done", "The render saved with this project")
-        else:
-            self.rendering.set_result_state("empty", "Not rendered yet")
+        self.rendering.document_loaded()
 
     def reset_history(self) -> None:
         """Maps were replaced or renumbered: old undo steps no longer apply."""

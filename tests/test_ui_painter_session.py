@@ -1,0 +1,88 @@
+"""A painter's session (issue 27): the Result view keeps its best picture, shows what Export saves after a
+cancel, and says what it shows."""
+from __future__ import annotations
+
+import numpy as np
+
+from conftest import TinyEncoder
+
+
+def _shown(view) -> np.ndarray:
+    """The Result view's picture as an RGB array."""
+    from PySide6.QtGui import QImage
+
+    image = view.base.convertToFormat(QImage.Format.Format_RGB888)
+    array = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    return array[:, :3 * image.width()].reshape(image.height(), image.width(), 3).copy()
+
+
+def test_the_instant_picture_stays_until_a_full_size_frame_replaces_it(window, qtbot):
+    window.doc.params = window.doc.params.replace(size=64, phases=2, iterations=3)
+    shown_widths = []
+    window.rendering.controller.progressed.connect(
+        lambda p: shown_widths.append((p.stage, p.frame is not None and p.frame.shape[1], window.result_view.base.width())))
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    assert shown_widths[0][0] == "instant"
+    assert any(frame == 32 for _, frame, _ in shown_widths)        # the coarse phase made its frames...
+    assert all(shown == 64 for _, _, shown in shown_widths)        # ...but the view never showed them
+
+
+def test_after_a_cancel_the_view_shows_what_export_saves(window, qtbot, tmp_path):
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    finished = window.doc.result.copy()
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
+    window.doc.params = window.doc.params.replace(iterations=400, seed=3)
+    window.document_edited()
+    frames = []
+    window.rendering.controller.progressed.connect(lambda p: p.frame is not None and p.stage != "instant" and frames.append(p))
+    window.rendering.start_render()
+    qtbot.waitUntil(lambda: len(frames) >= 2, timeout=30_000)
+    assert not np.array_equal(_shown(window.result_view), finished)     # a half-done frame was on screen
+    window.menus.cancel_action.trigger()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    path = tmp_path / "after-cancel.png"
+    window.files.export_png(str(path))
+    from PIL import Image
+    exported = np.asarray(Image.open(path).convert("RGB"))
+    assert np.array_equal(_shown(window.result_view), exported) and np.array_equal(exported, finished)
+    assert window.rendering.result_state.kind == "stale"                 # the settings changed since it was made
+    assert "Export saves" in window.result_state_label.text() and "before your latest changes" in \
+        window.result_state_label.text()
+
+
+def test_a_cancel_with_nothing_finished_leaves_an_empty_view(window, qtbot):
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
+    window.doc.params = window.doc.params.replace(iterations=400)
+    window.rendering.start_render()
+    qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000).wait()
+    window.rendering.cancel_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    assert window.result_view.base is None and window.rendering.result_state.kind == "empty"
+
+
+def test_the_instant_picture_of_a_render_is_not_called_rendering(window, qtbot):
+    window.rendering.controller.encoder = TinyEncoder(delay=0.02)
+    window.doc.params = window.doc.params.replace(iterations=400)
+    instant = []
+    window.rendering.controller.progressed.connect(
+        lambda p: p.stage == "instant" and instant.append(window.result_state_label.text()))
+    window.rendering.start_render()
+    qtbot.waitUntil(lambda: bool(instant), timeout=30_000)
+    window.rendering.cancel_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    assert instant[0].startswith("Instant preview") and "Rendering" not in instant[0]
+
+
+def test_a_one_pass_method_does_not_say_refining(window, qtbot):
+    window.doc.params = window.doc.params.replace(method="swap")
+    labels = []
+    window.rendering.controller.progressed.connect(lambda p: labels.append(window.progress_label.text()))
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    assert labels and not any("refin" in text.lower() for text in labels)
+    assert "refin" not in window.result_state_label.text().lower()
