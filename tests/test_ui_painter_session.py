@@ -86,3 +86,41 @@ def test_a_one_pass_method_does_not_say_refining(window, qtbot):
     qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
     assert labels and not any("refin" in text.lower() for text in labels)
     assert "refin" not in window.result_state_label.text().lower()
+
+
+class EndlessStep(TinyEncoder):
+    """An encoder pass that never ends on its own, as a print-size patch bank seems to: it only checks for a
+    stop now and then, as the engine's long steps do."""
+
+    def __init__(self):
+        super().__init__()
+        import threading
+        self.entered = threading.Event()
+
+    def __call__(self, rgb, layers):
+        import time
+
+        from doodlepaint.engine.stopping import check_stop
+        self.entered.set()
+        while True:
+            check_stop()
+            time.sleep(0.01)
+
+
+def test_cancel_stops_a_render_inside_a_long_step(window, qtbot):
+    encoder = window.rendering.controller.encoder = EndlessStep()
+    window.rendering.start_render()
+    qtbot.waitUntil(encoder.entered.is_set, timeout=30_000)
+    window.rendering.cancel_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    assert window.messages == []                   # a stop, not a failure
+
+
+def test_quit_during_a_long_step_says_what_it_waits_for_and_returns(window, qtbot):
+    encoder = window.rendering.controller.encoder = EndlessStep()
+    window.rendering.start_render()
+    qtbot.waitUntil(encoder.entered.is_set, timeout=30_000)
+    shown = []
+    window.statusBar().messageChanged.connect(shown.append)
+    assert window.close()
+    assert not window.rendering.controller.busy and "stopping the render" in shown[0]

@@ -22,6 +22,7 @@ from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
 from doodlepaint.engine.labels import check_shared_labels
 from doodlepaint.engine.params import MAX_SIZE, Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
+from doodlepaint.engine.stopping import stoppable
 from doodlepaint.engine.vgg import get_encoder
 
 PATCH_LAYERS = ("relu3_1", "relu4_1")
@@ -299,13 +300,13 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
         module, name = FEED_FORWARD[request.params.method]
         runner = getattr(importlib.import_module(module), name)
         try:
-            yield from runner(request, should_stop, device, preview_interval, encoder)
+            yield from stoppable(runner(request, should_stop, device, preview_interval, encoder), should_stop)
         except torch.OutOfMemoryError as error:
             width, height = output_size(request)
             raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller "
                                  "size or render on the CPU") from error
         return
-    yield from _optimise(request, should_stop, device, preview_interval, encoder)
+    yield from stoppable(_optimise(request, should_stop, device, preview_interval, encoder), should_stop)
 
 
 def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device: torch.device,

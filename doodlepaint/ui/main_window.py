@@ -350,6 +350,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.files.autosave_timer.stop()
+        if self.rendering.controller.busy or self.export_at_size.busy:
+            # the render stops at its next check point, a fraction of a second away; say so meanwhile
+            self.statusBar().showMessage("Quitting: stopping the render first…")
+            self.statusBar().repaint()
         self.rendering.shutdown()
         self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
