@@ -124,3 +124,26 @@ def test_quit_during_a_long_step_says_what_it_waits_for_and_returns(window, qtbo
     window.statusBar().messageChanged.connect(shown.append)
     assert window.close()
     assert not window.rendering.controller.busy and "stopping the render" in shown[0]
+
+
+def test_a_stroke_after_a_render_does_not_move_the_panes(window, qtbot):
+    from PySide6.QtCore import QPoint, Qt
+    from PySide6.QtWidgets import QApplication
+
+    window.resize(1000, 700)
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    QApplication.processEvents()
+    before = (window.doodle_view.width(), window.result_view.width())
+    view = window.doodle_view
+    centre = view.image_rect().center().toPoint()
+    qtbot.mousePress(view, Qt.MouseButton.LeftButton, pos=centre)
+    qtbot.mouseMove(view, centre + QPoint(10, 0))
+    qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=centre + QPoint(10, 0))
+    assert window.rendering.result_state.kind == "stale"
+    QApplication.processEvents()
+    long_caption = window.result_state_label.text()
+    assert window.result_state_label.fontMetrics().horizontalAdvance(long_caption) > window.result_view.width() / 2
+    assert (window.doodle_view.width(), window.result_view.width()) == before
+    assert window.result_state_label.toolTip() == long_caption       # the whole caption is still there to read

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QUndoGroup, QUndoStack
+from PySide6.QtGui import QPainter, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
-                               QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
+                               QSizePolicy, QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.model.autosave import Recovery
@@ -50,6 +50,24 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     # a narrow dock scrolls sideways rather than cutting the spin boxes off out of reach
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
     return area
+
+
+class OneLineCaption(QLabel):
+    """A caption that never asks for more width than it is given, so a long one cannot push the panes
+    around: it is cut with "…" to its width, and its tooltip holds it whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.width())
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
 
 
 def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
@@ -132,7 +150,7 @@ class MainWindow(QMainWindow):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(maps)
         result_panel = _panel("Result", "", self.result_view)
-        self.result_state_label = QLabel()
+        self.result_state_label = OneLineCaption()
         self.result_state_label.setObjectName("result_state")
         result_panel.layout().insertWidget(1, self.result_state_label)
         splitter.addWidget(result_panel)
