@@ -147,3 +147,19 @@ def test_a_stroke_after_a_render_does_not_move_the_panes(window, qtbot):
     assert window.result_state_label.fontMetrics().horizontalAdvance(long_caption) > window.result_view.width() / 2
     assert (window.doodle_view.width(), window.result_view.width()) == before
     assert window.result_state_label.toolTip() == long_caption       # the whole caption is still there to read
+
+
+def test_the_patch_size_slider_reaches_every_patch_size(window):
+    slider = window.params_panel.patch_size.slider
+    reached = []
+    for position in range(slider.minimum(), slider.maximum() + 1):
+        slider.setValue(position)
+        reached.append(window.doc.params.patch_size)
+    assert reached == [3, 5, 7]
+    window.params_panel.set_params(window.doc.params.replace(patch_size=3))
+    assert slider.value() == slider.minimum()
+
+
+def test_the_map_opacity_slider_starts_where_the_views_start(window):
+    assert window.menus.opacity_slider.value() == round(100 * window.style_view.overlay_opacity)
+    assert window.style_view.overlay_opacity == window.doodle_view.overlay_opacity

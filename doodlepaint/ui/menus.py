@@ -114,7 +114,8 @@ class WindowMenus:
         toolbar.addWidget(QLabel(" Size "))
         toolbar.addWidget(self.size_spin)
         toolbar.addSeparator()
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=65)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
+                                      value=round(100 * window.style_view.overlay_opacity))   # where the views start
         self.opacity_slider.setFixedWidth(120)
         self.opacity_slider.setToolTip("How opaque the label map is over the painting and the photo")
         self.opacity_slider.valueChanged.connect(window.set_overlay_opacity)
