@@ -21,6 +21,36 @@ from doodlepaint.ui.render import RenderController, WarmUp
 STALE_KINDS = ("done", "instant", "refining")     # pictures an edit makes out of date
 
 
+class RemainingTime:
+    """The time left from the plan's share of work done and the rate measured since the first optimiser round:
+    loading, the instant picture and the first patch banks are left out of the rate, so the estimate does not
+    start at several times the truth and fall."""
+
+    def __init__(self):
+        self.first: tuple[float, float] | None = None      # (elapsed, fraction) at the first round
+
+    def update(self, progress) -> float | None:
+        """Seconds left, or None while too little has been measured to say."""
+        if self.first is None:
+            self.first = (progress.elapsed, progress.fraction)
+            return None
+        elapsed, fraction = self.first
+        measured = progress.fraction - fraction
+        if measured < 0.1 * (1 - fraction):
+            return None
+        return (1 - progress.fraction) * (progress.elapsed - elapsed) / measured
+
+
+def time_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating the time left"
+    if seconds < 1:
+        return "almost done"
+    if seconds < 90:
+        return f"about {max(1, 5 * round(seconds / 5)) if seconds >= 10 else round(seconds)} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
 class RenderSession:
     def __init__(self, window, encoder=None):
         self.window = window
@@ -38,6 +68,7 @@ class RenderSession:
         # edits counted, so a finished render knows whether the document still looks like its request
         self.edits = self.job_edits = self.result_edits = 0
         self.job_frame_shown = False
+        self.remaining = RemainingTime()
 
     def document_replaced(self) -> None:
         """A new document: the running job and a pending refinement belong to the old one."""
@@ -94,6 +125,7 @@ class RenderSession:
             self.render_size = QSize(width, height)
             self.stage = stage
             self.job_edits, self.job_frame_shown = self.edits, False
+            self.remaining = RemainingTime()
             if self.warm_thread is not None:
                 # the warm-up only fills caches the render fills too: two renders on the same cores slow both
                 self.warm_thread.requestInterruption()
@@ -157,8 +189,7 @@ class RenderSession:
             window.progress_label.setText(progress.message)
             return
         window.progress_bar.setValue(round(1000 * progress.fraction))
-        eta = ("estimating the time left" if not progress.eta_known else
-               f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
+        eta = time_left(self.remaining.update(progress)) if progress.stage != "instant" else ""
         if progress.stage == "instant":
             then = "" if progress.done else " · refining…"
             window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s{then}")
