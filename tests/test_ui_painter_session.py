@@ -163,3 +163,54 @@ def test_the_patch_size_slider_reaches_every_patch_size(window):
 def test_the_map_opacity_slider_starts_where_the_views_start(window):
     assert window.menus.opacity_slider.value() == round(100 * window.style_view.overlay_opacity)
     assert window.style_view.overlay_opacity == window.doodle_view.overlay_opacity
+
+
+def test_a_mistyped_app_option_is_an_error(capsys):
+    import pytest
+
+    from doodlepaint.ui.app import parse_options
+
+    with pytest.raises(SystemExit) as exit_:
+        parse_options(["--render-on-strat", "scene.png"])
+    assert exit_.value.code == 2 and "--render-on-strat" in capsys.readouterr().err
+    options = parse_options(["--render-on-start", "scene.png"])
+    assert options.render_on_start and options.file == "scene.png"
+
+
+def test_a_file_named_at_start_waits_in_open_recent_when_work_is_recovered(window, qtbot, tmp_path, tiny_document,
+                                                                          monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from doodlepaint.model.autosave import Recovery
+    from doodlepaint.ui.app import open_at_start
+    from doodlepaint.ui.main_window import MainWindow
+
+    window.doc.names[0] = "unsaved sky"
+    window.set_dirty(True)
+    window.files.autosave()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    restarted = MainWindow(Recovery(tmp_path / "recovery"), tiny_document)
+    qtbot.addWidget(restarted)
+    painting = tmp_path / "other-painting.png"
+    open_at_start(restarted, str(painting))
+    assert restarted.doc.names[0] == "unsaved sky" and restarted.dirty           # the recovered work stays
+    assert restarted.settings.value("recent", [], type=list)[0] == str(painting)
+    assert "other-painting.png" in restarted.statusBar().currentMessage()
+    assert restarted.rendering.result_state.kind in ("empty", "stale")           # never "saved with this project"
+
+
+def test_save_as_starts_in_the_folder_last_exported_to(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, *a, **k: asked.append(start) or (str(exports / "a.png"), ""))
+    window.files.ask_export()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *a, **k: asked.append(start) or ("", ""))
+    window.files.save_as()
+    assert asked[1].startswith(str(exports))

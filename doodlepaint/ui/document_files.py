@@ -321,6 +321,16 @@ class DocumentFiles:
         window.rendering.document_loaded(recovered=True)
         return True
 
+    def open_after_recovery(self, path: str) -> None:
+        """A file named at start when recovered work took its place: rather than replace the work just
+        recovered, it waits in Open Recent, and the status bar says so."""
+        window = self.window
+        if window.project_path is not None and Path(path).resolve() == window.project_path.resolve():
+            return                                    # the recovered work is that project's
+        self._remember(path)
+        window.statusBar().showMessage(f"Recovered your unsaved work: {Path(path).name} is in File → Open Recent "
+                                       "for when you have saved it.", 20000)
+
     def maybe_save(self) -> bool:
         """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""
         if not self.window.dirty:

@@ -20,10 +20,13 @@ def documents_folder() -> str:
     return folder if folder and Path(folder).is_dir() else str(Path.home())
 
 
+REMEMBERED_FOLDERS = ("project_folder", "export_folder", "last_folder")   # settings keys, most telling first
+
+
 def output_folder(settings: QSettings, key: str, project_path: Path | None) -> str:
     """Where a project or export dialog starts: the folder last used for that, else the project's own
-    folder, else the documents folder."""
-    folder = settings.value(key, "")
-    if folder and Path(folder).is_dir():
-        return str(folder)
-    return str(project_path.parent) if project_path is not None else documents_folder()
+    folder, else the folder last used for any file (an export, an opened painting), else the documents
+    folder."""
+    folders = [settings.value(key, ""), project_path and project_path.parent,
+               *(settings.value(other, "") for other in REMEMBERED_FOLDERS)]
+    return next((str(folder) for folder in folders if folder and Path(folder).is_dir()), documents_folder())
