@@ -214,3 +214,29 @@ def test_save_as_starts_in_the_folder_last_exported_to(window, qtbot, tmp_path, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *a, **k: asked.append(start) or ("", ""))
     window.files.save_as()
     assert asked[1].startswith(str(exports))
+
+
+def test_opening_a_painting_keeps_the_doodles_meaning_and_is_one_undo_step(window, tmp_path):
+    from PIL import Image
+
+    # the tiny painting: label "a" (0) is red on top, "b" (1) blue below; the new painting has blue on the left
+    painting = np.zeros((24, 20, 3), np.uint8)
+    painting[:, :10] = (30, 60, 210)
+    painting[:, 10:] = (220, 50, 30)
+    Image.fromarray(painting).save(tmp_path / "new.png")
+    old_style, old_ids, names, doodle = window.doc.style, window.doc.style_ids, list(window.doc.names), \
+        window.doc.target_ids.copy()
+    window.files.open_style(str(tmp_path / "new.png"))
+    assert window.doc.names == names and np.array_equal(window.doc.target_ids, doodle)
+    assert (window.doc.style_ids[:, :10] == 1).all() and (window.doc.style_ids[:, 10:] == 0).all()   # blue is "b"
+    assert window.menus.undo_action.isEnabled()
+    window.menus.undo_action.trigger()
+    assert window.doc.style is old_style and window.doc.style_ids is old_ids
+    window.menus.redo_action.trigger()
+    assert window.doc.style.shape == (24, 20, 3)
+
+
+def test_suggest_labels_keeps_each_regions_label(window):
+    before = window.doc.style_ids.copy()
+    window.labels.suggest_labels(2)
+    assert np.array_equal(window.doc.style_ids, before)            # the same two regions keep their labels

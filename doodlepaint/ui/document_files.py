@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QUndoCommand
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QWidget
 
 from doodlepaint.engine import PRESETS, DoodleError, pick_device
@@ -37,6 +38,31 @@ def sample_document() -> Document:
     if pick_device("auto").type == "cpu":
         document.params = PRESETS["Draft"].replace(size=CPU_SIZE)
     return document
+
+
+class PaintingSwap(QUndoCommand):
+    """Opening a painting with a suggested map, as one undo step: the painting, its map and what the eraser
+    brings back swap; the labels and the doodle stay as they are, so the strokes before it still undo."""
+
+    def __init__(self, window, before: tuple, after: tuple):
+        super().__init__("Open painting")
+        self.window, self.before, self.after, self.applied = window, before, after, True
+
+    def redo(self):
+        if self.applied:                      # QUndoStack.push calls redo once; the painting is already open
+            self.applied = False
+            return
+        self._restore(self.after)
+
+    def undo(self):
+        self._restore(self.before)
+
+    def _restore(self, state: tuple) -> None:
+        window = self.window
+        window.doc.style, window.doc.style_ids, window.style_painter.original = state
+        window.refresh_all()
+        window.style_view.fit()
+        window.document_edited()
 
 
 class DocumentFiles:
@@ -77,23 +103,35 @@ class DocumentFiles:
             self.open_style(path)
 
     def open_style(self, path: str) -> None:
+        """A painting with its own label map replaces the labels (asking first if the map was corrected); one
+        without gets a suggested map under the labels it has, as one undo step on the painting."""
         window = self.window
-        if window.style_undo.canUndo() and not confirm_replace(
-                window, "Open another painting?",
-                "Its label map replaces the one you corrected; this cannot be undone."):
-            return
         with window.guard("Cannot open the painting"):
             rgb = load_rgb(path, "painting")
             sem = sibling_style_map(path)
-            window.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
-            window.reset_history()
+            map_rgb = load_rgb(sem, "label map") if sem else None
+            if sem is None:
+                before = (window.doc.style, window.doc.style_ids, window.style_painter.original)
+                window.doc.set_style(rgb)
+                window.style_painter.keep_original()
+                after = (window.doc.style, window.doc.style_ids, window.style_painter.original)
+                window.style_undo.push(PaintingSwap(window, before, after))
+                window.activate(window.style_view, window.style_undo)
+            elif window.style_undo.canUndo() and not confirm_replace(
+                    window, "Open another painting?",
+                    "Its label map replaces the labels and the map you corrected; this cannot be undone."):
+                return
+            else:
+                window.doc.set_style(rgb, map_rgb)
+                window.reset_history()
             window.refresh_all()
             window.style_view.fit()
             window.document_edited()
             self._remember(path)
             window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
-                                         "Suggested a label map from the painting's colours: correct it with "
-                                         "the brush and name the labels.", 10000)
+                                           "Suggested a label map: each region kept the label of the most alike "
+                                           "colours before. Correct it with the brush; Edit → Undo takes the "
+                                           "painting back.", 10000)
 
     def open_style_map(self, path: str) -> None:
         window = self.window
