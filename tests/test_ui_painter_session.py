@@ -3,6 +3,7 @@ cancel, and says what it shows."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from conftest import TinyEncoder
 
@@ -166,7 +167,6 @@ def test_the_map_opacity_slider_starts_where_the_views_start(window):
 
 
 def test_a_mistyped_app_option_is_an_error(capsys):
-    import pytest
 
     from doodlepaint.ui.app import parse_options
 
@@ -240,3 +240,23 @@ def test_suggest_labels_keeps_each_regions_label(window):
     before = window.doc.style_ids.copy()
     window.labels.suggest_labels(2)
     assert np.array_equal(window.doc.style_ids, before)            # the same two regions keep their labels
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")     # setActiveWindow: the stand-in for no window manager
+def test_the_window_has_the_keyboard_back_after_a_file_dialog(window, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
+
+    def a_dialog_that_takes_the_keyboard(*args, **kwargs):
+        dialog = QWidget()
+        dialog.show()
+        dialog.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is dialog, timeout=5_000)
+        dialog.close()
+        QApplication.setActiveWindow(None)  # no window manager hands the keyboard back to the main window
+        return "", ""
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", a_dialog_that_takes_the_keyboard)
+    window.files.ask_open("Open a painting", window.files.open_style)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)

@@ -24,7 +24,7 @@ from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui import export_size
 from doodlepaint.ui.export_size import export_request
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, after_dialog, output_folder, with_suffix
 from doodlepaint.ui.label_dialogs import confirm_replace
 from doodlepaint.ui.painting import EditCommand
 
@@ -73,7 +73,8 @@ class DocumentFiles:
         self.autosave_timer.start()
 
     def ask_open(self, title: str, opener) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_folder(), IMAGE_FILTER)
+        path, _ = after_dialog(QFileDialog.getOpenFileName(self.window, title, self._last_folder(), IMAGE_FILTER),
+                               self.window)
         if path:
             opener(path)
 
@@ -117,7 +118,7 @@ class DocumentFiles:
                 after = (window.doc.style, window.doc.style_ids, window.style_painter.original)
                 window.style_undo.push(PaintingSwap(window, before, after))
                 window.activate(window.style_view, window.style_undo)
-            elif window.style_undo.canUndo() and not confirm_replace(
+            elif self._map_corrected() and not confirm_replace(
                     window, "Open another painting?",
                     "Its label map replaces the labels and the map you corrected; this cannot be undone."):
                 return
@@ -132,6 +133,11 @@ class DocumentFiles:
                                            "Suggested a label map: each region kept the label of the most alike "
                                            "colours before. Correct it with the brush; Edit → Undo takes the "
                                            "painting back.", 10000)
+
+    def _map_corrected(self) -> bool:
+        """The painting's undo steps hold strokes, not only paintings opened."""
+        stack = self.window.style_undo
+        return any(not isinstance(stack.command(i), PaintingSwap) for i in range(stack.index()))
 
     def open_style_map(self, path: str) -> None:
         window = self.window
@@ -206,7 +212,7 @@ class DocumentFiles:
 
     def ask_save_png(self, ids: np.ndarray) -> None:
         window = self.window
-        path, _ = QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER), window)
         if path:
             with window.guard("Cannot save the label map"):
                 save_png(with_suffix(path, ".png"), window.doc.colours(ids))
@@ -220,7 +226,7 @@ class DocumentFiles:
         if not self.maybe_save():
             return
         folder = output_folder(window.settings, "project_folder", window.project_path)
-        path, _ = QFileDialog.getOpenFileName(window, "Open project", folder, PROJECT_FILTER)
+        path, _ = after_dialog(QFileDialog.getOpenFileName(window, "Open project", folder, PROJECT_FILTER), window)
         if path:
             self.open_project(path)
 
@@ -243,7 +249,7 @@ class DocumentFiles:
         window = self.window
         suggested = Path(output_folder(window.settings, "project_folder", window.project_path)) / \
             f"{self._document_stem()}{SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER), window)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:
@@ -270,7 +276,7 @@ class DocumentFiles:
         window = self.window
         suggested = Path(output_folder(window.settings, "export_folder", window.project_path)) / name
         # the dialog asks before overwriting
-        path, _ = QFileDialog.getSaveFileName(window, "Export PNG", str(suggested), PNG_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Export PNG", str(suggested), PNG_FILTER), window)
         if path:
             window.settings.setValue("export_folder", str(Path(path).parent))
         return with_suffix(path, ".png") if path else ""
