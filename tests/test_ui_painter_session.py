@@ -260,3 +260,42 @@ def test_the_window_has_the_keyboard_back_after_a_file_dialog(window, qtbot, mon
     monkeypatch.setattr(QFileDialog, "getOpenFileName", a_dialog_that_takes_the_keyboard)
     window.files.ask_open("Open a painting", window.files.open_style)
     qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5_000)
+
+
+def test_moving_the_pointer_repaints_only_the_brush_cursor(window, qtbot):
+    """The GUI thread shares the cores with the render: a pointer over the painting must not repaint it all."""
+    from PySide6.QtCore import QEvent, QObject, QPoint
+    from PySide6.QtWidgets import QApplication
+
+    class PaintedAreas(QObject):
+        def __init__(self):
+            super().__init__()
+            self.areas = []
+
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint:
+                self.areas.append(event.region().boundingRect())
+            return False
+
+    view = window.style_view
+    QApplication.processEvents()
+    painted = PaintedAreas()
+    view.installEventFilter(painted)
+    centre = view.image_rect().center().toPoint()
+    for step in range(5):
+        qtbot.mouseMove(view, centre + QPoint(3 * step, 0))
+        QApplication.processEvents()
+    view.removeEventFilter(painted)
+    whole = view.width() * view.height()
+    assert painted.areas and all(area.width() * area.height() < whole / 4 for area in painted.areas)
+
+
+def test_the_app_keeps_openmp_from_spinning_beside_the_window():
+    import os
+    import subprocess
+    import sys
+
+    environment = {key: value for key, value in os.environ.items() if key != "OMP_WAIT_POLICY"}
+    code = "import os, sys; import doodlepaint.ui.app; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120)
+    assert out.stdout.split() == ["PASSIVE", "True"], out.stderr        # set by the module that loads torch

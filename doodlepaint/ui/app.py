@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.resources
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,15 @@ from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from doodlepaint.model.autosave import Recovery
-from doodlepaint.ui.main_window import MainWindow
+# The render's OpenMP threads share the cores with this window, its display server and whatever else runs:
+# spinning at every barrier (OpenMP's default) then makes each step wait for a descheduled partner. Measured
+# on 2 cores busy with other jobs, the engine's 64 px Draft on a process's main thread took 12.1 s spinning
+# and 1.9 s passive (bench/app_vs_cli.py times the app against the CLI). Set before torch loads; a value
+# the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from doodlepaint.model.autosave import Recovery  # noqa: E402
+from doodlepaint.ui.main_window import MainWindow  # noqa: E402
 
 
 def dark_palette() -> QPalette:

@@ -6,7 +6,7 @@ opacity. The base may be drawn stretched to a display size (a render's coarse ph
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -198,14 +198,27 @@ class CanvasView(QWidget):
             self.pressed.emit(self.to_image(event.position()), event.button(), event.modifiers())
 
     def mouseMoveEvent(self, event):
+        cursor_before = self._brush_cursor_rect()
         self.hover = self.to_image(event.position())
         if self.pan_from is not None:
             self.offset += event.position() - self.pan_from
             self.pan_from = event.position()
             self.fitting = False
+            self.update()
         elif self.painting:
             self.dragged.emit(self.hover)
-        self.update()
+            self.update()
+        else:
+            # only the brush cursor moved: repainting the whole painting, scaled, at every pointer event kept a
+            # core busy on the GUI thread beside a render
+            self.update(cursor_before.united(self._brush_cursor_rect()))
+
+    def _brush_cursor_rect(self) -> QRect:
+        if self.hover is None:
+            return QRect()
+        radius = max(self.brush_size * self.scale / 2, 1.5) + 3
+        centre = self.offset + self.hover * self.scale
+        return QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius).toAlignedRect()
 
     def mouseReleaseEvent(self, event):
         if self.pan_from is not None:
