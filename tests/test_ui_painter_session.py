@@ -299,3 +299,42 @@ def test_the_app_keeps_openmp_from_spinning_beside_the_window():
     code = "import os, sys; import doodlepaint.ui.app; print(os.environ['OMP_WAIT_POLICY'], 'torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment, timeout=120)
     assert out.stdout.split() == ["PASSIVE", "True"], out.stderr        # set by the module that loads torch
+
+
+def test_focus_mode_gives_the_doodle_the_window_and_gives_it_back(window, qtbot):
+    from PySide6.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    before = window.doodle_view.width() * window.doodle_view.height()
+    window.menus.focus_action.trigger()
+    QApplication.processEvents()
+    assert not window.style_panel.isVisible() and not window.result_panel.isVisible()
+    assert window.doodle_view.width() * window.doodle_view.height() > 2 * before
+    window.menus.focus_action.trigger()
+    QApplication.processEvents()
+    assert window.style_panel.isVisible() and window.result_panel.isVisible()
+
+
+def test_compare_shows_the_result_in_the_doodles_place_and_zoom_stays_in_step(window, qtbot):
+    from PySide6.QtCore import QPointF, Qt
+    from PySide6.QtWidgets import QApplication
+
+    window.doc.params = window.doc.params.replace(size=64)          # the render is 4x the 16 px doodle
+    with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
+        window.rendering.start_render()
+    qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
+    QApplication.processEvents()
+    centre = window.doodle_view.image_rect().center().toPoint()
+    doodle_look = window.doodle_view.grab().toImage().pixelColor(centre).getRgb()[:3]
+    window.menus.compare_action.trigger()
+    assert window.doodle_view.comparing and window.doodle_view.compare is window.result_view.base
+    compared = window.doodle_view.grab().toImage().pixelColor(centre).getRgb()[:3]
+    result = _shown(window.result_view)[28:36, 28:36].reshape(-1, 3)
+    assert compared != doodle_look and np.abs(result.mean(0) - compared).max() < 40    # the result's colours there
+    window.doodle_view.zoom_by(2.0, QPointF(window.doodle_view.width() / 2, window.doodle_view.height() / 2))
+    doodle, result = window.doodle_view, window.result_view
+    assert abs(result.scale * 64 - doodle.scale * 16) < 1e-6               # the same size on screen
+    middle = lambda view: view.to_image(QPointF(view.width() / 2, view.height() / 2))  # noqa: E731
+    assert abs(middle(result).x() / 64 - middle(doodle).x() / 16) < 1e-6   # the same part of the picture
+    qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=window.doodle_view.rect().center())
+    assert not window.doodle_view.comparing and not window.menus.compare_action.isChecked()   # a stroke: the doodle

@@ -117,6 +117,10 @@ class MainWindow(QMainWindow):
             view.activated.connect(lambda v=view, s=stack: self.activate(v, s))
         for view in (self.style_view, self.doodle_view):
             view.pressed.connect(self._show_map_to_paint)
+        self.doodle_view.pressed.connect(lambda *_: self.set_comparing(False))   # paint on what you see
+        # the doodle and its render are one picture at two resolutions: zoom and pan them together
+        self.doodle_view.view_changed.connect(lambda: self.result_view.follow(self.doodle_view))
+        self.result_view.view_changed.connect(lambda: self.doodle_view.follow(self.result_view))
         for painter in (self.style_painter, self.doodle_painter):
             painter.edited.connect(self.document_edited)
             painter.picked.connect(self.labels.select_label)
@@ -145,11 +149,12 @@ class MainWindow(QMainWindow):
     # Layout -------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
         maps = QSplitter(Qt.Orientation.Vertical)
-        maps.addWidget(_panel("Painting", "its label map on top: paint to correct it", self.style_view))
+        self.style_panel = _panel("Painting", "its label map on top: paint to correct it", self.style_view)
+        maps.addWidget(self.style_panel)
         maps.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(maps)
-        result_panel = _panel("Result", "", self.result_view)
+        result_panel = self.result_panel = _panel("Result", "", self.result_view)
         self.result_state_label = OneLineCaption()
         self.result_state_label.setObjectName("result_state")
         result_panel.layout().insertWidget(1, self.result_state_label)
@@ -339,6 +344,21 @@ class MainWindow(QMainWindow):
         self.files.open_dropped(paths[0], target)
 
     # Views --------------------------------------------------------------------------------------
+    def set_focus_mode(self, focus: bool) -> None:
+        """The doodle fills the window: the painting, the result and the render settings step aside (the
+        labels stay, to paint with)."""
+        self.menus.focus_action.setChecked(focus)
+        for part in (self.style_panel, self.result_panel, self.settings_dock):
+            part.setVisible(not focus)
+        self.doodle_view.fit()
+
+    def set_comparing(self, comparing: bool) -> None:
+        """A/B: the doodle view shows the result in the doodle's place, at the same zoom, and back."""
+        comparing = comparing and self.result_view.base is not None
+        self.menus.compare_action.setChecked(comparing)
+        self.doodle_view.compare = self.result_view.base
+        self.doodle_view.set_comparing(comparing)
+
     def fit_views(self) -> None:
         for view in (self.style_view, self.doodle_view, self.result_view):
             view.fit()

@@ -84,6 +84,13 @@ class WindowMenus:
         self.show_map_action = a("Show Label &Map", window.set_map_visible, "M",
                                  "Show or hide the label map over the painting and the photo", checkable=True)
         menu.addAction(self.show_map_action)
+        self.focus_action = a("Focus on the &Doodle", window.set_focus_mode, "F",
+                              "The doodle fills the window; the painting, the result and the settings step aside",
+                              checkable=True)
+        self.compare_action = a("&Compare With Result", window.set_comparing, "C",
+                                "Show the result in the doodle's place, at the same zoom, and back (A/B)",
+                                checkable=True)
+        menu.addActions([self.focus_action, self.compare_action])
         menu.addSeparator()
         menu.addActions([window.labels_dock.toggleViewAction(), window.settings_dock.toggleViewAction()])
 

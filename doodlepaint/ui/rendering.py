@@ -217,6 +217,8 @@ class RenderSession:
         window.doc.result = progress.frame
         self.result_edits = self.job_edits
         window.result_view.set_images(qimage_from_rgb(progress.frame))
+        if window.menus.compare_action.isChecked():
+            window.set_comparing(True)                 # the comparison shows the new picture
         if self.stage == "instant":
             window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
             refine = window.doc.params.method not in FEED_FORWARD
