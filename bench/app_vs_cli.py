@@ -27,14 +27,15 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+CLI_ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}   # before the app module sets its OpenMP policy
 
+from doodlepaint.ui.app import application  # noqa: E402  (first: it sets the app's OpenMP policy before torch loads)
 from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from doodlepaint.engine import PRESETS, render  # noqa: E402
 from doodlepaint.model.autosave import Recovery  # noqa: E402
-from doodlepaint.ui.app import application  # noqa: E402
 from doodlepaint.ui.live import seeded_request  # noqa: E402
 from doodlepaint.ui.main_window import MainWindow  # noqa: E402
 
@@ -93,7 +94,7 @@ def cli_render(preset: str, size: int, seed: int, folder: Path) -> dict:
                "--seed", str(seed), "--device", "cpu", "--out", str(folder / f"cli-{seed}.png"), "--force",
                "--report", str(report), "--quiet"]
     started = time.perf_counter()
-    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    subprocess.run(command, check=True, cwd=ROOT, env=CLI_ENVIRONMENT)
     return {"total_s": json.loads(report.read_text())["seconds"], "process_s": round(time.perf_counter() - started, 2)}
 
 
@@ -129,7 +130,9 @@ def main() -> int:
         window.dirty = False
         window.close()
     result = {"preset": args.preset, "size": args.size, "hover": args.hover, "live": args.live,
-              "app_init": "instant", "cli_init": "auto", "platform": os.environ["QT_QPA_PLATFORM"], "rows": rows}
+              "app_init": "instant", "cli_init": "auto", "platform": os.environ["QT_QPA_PLATFORM"],
+              "app_omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+              "cli_omp_wait_policy": CLI_ENVIRONMENT.get("OMP_WAIT_POLICY"), "rows": rows}
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
     app.quit()
