@@ -338,3 +338,10 @@ def test_compare_shows_the_result_in_the_doodles_place_and_zoom_stays_in_step(wi
     assert abs(middle(result).x() / 64 - middle(doodle).x() / 16) < 1e-6   # the same part of the picture
     qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=window.doodle_view.rect().center())
     assert not window.doodle_view.comparing and not window.menus.compare_action.isChecked()   # a stroke: the doodle
+
+
+def test_suggesting_fewer_regions_than_labels_names_the_labels_left_without_one(window):
+    window.doc.add_label("cloud")
+    window.labels.suggest_labels(2)
+    assert len(np.unique(window.doc.style_ids)) == 2
+    assert "no region for cloud" in window.statusBar().currentMessage()
