@@ -139,7 +139,7 @@ class RenderSession:
 
     def document_loaded(self, recovered: bool = False) -> None:
         """A document opened (or recovered): say where its saved render comes from."""
-        self.result_edits = self.edits if not recovered else self.edits - 1
+        self.result_edits = self.edits - 1 if recovered else self.edits   # a recovered render may predate its edits
         if self.window.doc.result is None:
             self.set_result_state("empty", "Not rendered yet")
         elif recovered:
