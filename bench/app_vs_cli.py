@@ -1,7 +1,8 @@
 """The app's render time against the CLI's, in one run, on the sample scene (issue 27: the app was three times
 slower than the same render elsewhere).
 
-    xvfb-run -a python bench/app_vs_cli.py --preset Draft --size 256 --renders 3 --hover --json bench/results/app-vs-cli.json
+    xvfb-run -a python bench/app_vs_cli.py --preset Draft --size 256 --renders 3 --hover \
+        --json bench/results/app-vs-cli.json
 
 For each seed it renders in the app's window (Render pressed, timed to the finished picture), then the same
 request with the engine on the main thread of the same warm process (the app's overhead alone:
@@ -103,7 +104,8 @@ def main() -> int:
     parser.add_argument("--preset", default="Draft", choices=[p for p in PRESETS if p != "Instant"])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--renders", type=int, default=3)
-    parser.add_argument("--hover", action="store_true", help="move the pointer over the painting during the app's render")
+    parser.add_argument("--hover", action="store_true",
+                        help="move the pointer over the painting during the app's render")
     parser.add_argument("--live", action="store_true", help="turn Live on before rendering")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()

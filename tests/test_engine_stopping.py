@@ -53,7 +53,8 @@ def test_a_patch_match_stops_between_chunks():
     labels = torch.ones(1, 1, 16, 16)
     bank = PatchStyle(features, labels, 3, 50.0, chunk=8)
     checks = []
-    steps = stoppable(_one_step(lambda: bank.match(features, labels)), StopAfter(lambda: checks.append(1) or len(checks), 3))
+    counted = StopAfter(lambda: checks.append(1) or len(checks), 3)
+    steps = stoppable(_one_step(lambda: bank.match(features, labels)), counted)
     assert list(steps) == [] and len(checks) == 3          # 196 patches in chunks of 8: stopped at the third
     assert bank.match(features, labels).shape == (196,)     # outside a stoppable render nothing stops it
 

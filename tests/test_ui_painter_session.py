@@ -21,7 +21,8 @@ def test_the_instant_picture_stays_until_a_full_size_frame_replaces_it(window, q
     window.doc.params = window.doc.params.replace(size=64, phases=2, iterations=3)
     shown_widths = []
     window.rendering.controller.progressed.connect(
-        lambda p: shown_widths.append((p.stage, p.frame is not None and p.frame.shape[1], window.result_view.base.width())))
+        lambda p: shown_widths.append((p.stage, p.frame is not None and p.frame.shape[1],
+                                       window.result_view.base.width())))
     with qtbot.waitSignal(window.rendering.controller.finished, timeout=60_000):
         window.rendering.start_render()
     qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
@@ -39,7 +40,8 @@ def test_after_a_cancel_the_view_shows_what_export_saves(window, qtbot, tmp_path
     window.doc.params = window.doc.params.replace(iterations=400, seed=3)
     window.document_edited()
     frames = []
-    window.rendering.controller.progressed.connect(lambda p: p.frame is not None and p.stage != "instant" and frames.append(p))
+    window.rendering.controller.progressed.connect(
+        lambda p: p.frame is not None and p.stage != "instant" and frames.append(p))
     window.rendering.start_render()
     qtbot.waitUntil(lambda: len(frames) >= 2, timeout=30_000)
     assert not np.array_equal(_shown(window.result_view), finished)     # a half-done frame was on screen
@@ -211,7 +213,8 @@ def test_save_as_starts_in_the_folder_last_exported_to(window, qtbot, tmp_path, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda parent, title, start, *a, **k: asked.append(start) or (str(exports / "a.png"), ""))
     window.files.ask_export()
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda parent, title, start, *a, **k: asked.append(start) or ("", ""))
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda parent, title, start, *a, **k: asked.append(start) or ("", ""))
     window.files.save_as()
     assert asked[1].startswith(str(exports))
 

@@ -212,7 +212,8 @@ class DocumentFiles:
 
     def ask_save_png(self, ids: np.ndarray) -> None:
         window = self.window
-        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER), window)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER),
+                               window)
         if path:
             with window.guard("Cannot save the label map"):
                 save_png(with_suffix(path, ".png"), window.doc.colours(ids))
@@ -249,7 +250,8 @@ class DocumentFiles:
         window = self.window
         suggested = Path(output_folder(window.settings, "project_folder", window.project_path)) / \
             f"{self._document_stem()}{SUFFIX}"
-        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER), window)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER),
+                               window)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:

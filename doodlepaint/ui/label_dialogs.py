@@ -37,7 +37,8 @@ def ask_label_name(parent: QWidget, suggestion: str) -> str | None:
 
 def ask_label_colour(parent: QWidget, name: str, rgb: np.ndarray) -> np.ndarray | None:
     """A new colour for a label; None when the painter cancels."""
-    colour = after_dialog(QColorDialog.getColor(QColor(*(int(v) for v in rgb)), parent, f"Colour of “{name}”"), parent)
+    colour = after_dialog(QColorDialog.getColor(QColor(*(int(v) for v in rgb)), parent, f"Colour of “{name}”"),
+                          parent)
     if not colour.isValid():
         return None
     return np.array([colour.red(), colour.green(), colour.blue()], np.uint8)
