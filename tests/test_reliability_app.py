@@ -80,9 +80,11 @@ def test_recovered_work_goes_back_to_its_project_file(window, qtbot, tmp_path, t
     window.doc.names[0] = "unsaved sky"
     window.set_dirty(True)
     window.files.autosave()
-    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    asked = []
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     restarted = restart(qtbot, tmp_path, tiny_document)
     assert restarted.files.offer_recovery()
+    assert str(path) in asked[0]                                      # the prompt names the project
     assert restarted.project_path == path and restarted.dirty
     assert "beach" in restarted.windowTitle() and "Untitled" not in restarted.windowTitle()
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: pytest.fail("Save asked for a new name"))

@@ -79,8 +79,23 @@ def test_progress_shows_the_share_of_work_and_an_eta_once_it_means_something(win
     assert "estimating" in window.progress_label.text() and window.progress_bar.value() == 20
     later = Progress(3, 3, 8, 32, 136, 160, 0.0, 30.0, 42.4, fraction=0.5)
     window.rendering.controller.on_progress(window.rendering.controller.job, later)
-    assert window.progress_label.text() == "Phase 3/3 · step 8/32 · about 42 s left"
+    assert window.progress_label.text() == "Phase 3/3 · step 8/32 · about 30 s left"     # 0.48 in 29.5 s
     assert window.progress_bar.value() == 500
+
+
+def test_the_time_left_leaves_the_set_up_out_and_does_not_swing(window):
+    """20 s of loading and patch banks, then 1 % of the work a second: the estimate is the truth from the
+    first tenth on, where the engine's own (elapsed over fraction) starts at several times it."""
+    estimates = []
+    for second in range(0, 60, 2):
+        fraction = 0.01 * second
+        progress = Progress(2, 3, 1, 32, 1, 160, 0.0, 20.0 + second, 0.0, fraction=fraction)
+        window.rendering.controller.on_progress(window.rendering.controller.job, progress)
+        estimates.append(window.progress_label.text().split(" · ")[-1])
+    truth = [f"about {5 * round((100 - s) / 5)} s left" if s > 10 else f"about {round((100 - s) / 60)} min left"
+             for s in range(0, 60, 2)]
+    shown = [text for text in estimates if "estimating" not in text]
+    assert shown == [t for t, e in zip(truth, estimates) if "estimating" not in e] and len(shown) >= 20
 
 
 def test_live_mode_renders_after_a_setting_changes(window, qtbot):

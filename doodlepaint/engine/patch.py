@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.device import release_memory
 from doodlepaint.engine.errors import GPUMemoryError
+from doodlepaint.engine.stopping import check_stop
 
 GAMMA_PER_WEIGHT = 5.0   # gamma 50 (the paper's default) = semantic cosine weighted 10 x the feature one
 EPS = 1e-8
@@ -72,7 +73,11 @@ class PatchStyle:
         queries = match_keys(features, labels, self.k, self.gamma, stride, self.projection).to(self.match_dtype)
         while True:
             try:
-                return torch.cat([(block @ self.keys_t).argmax(1) for block in queries.split(self.chunk)])
+                best = []
+                for block in queries.split(self.chunk):
+                    check_stop()            # a print-size match is thousands of chunks: minutes on a CPU
+                    best.append((block @ self.keys_t).argmax(1))
+                return torch.cat(best)
             except torch.OutOfMemoryError:
                 if self.chunk <= 64:
                     raise GPUMemoryError(

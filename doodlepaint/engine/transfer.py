@@ -18,6 +18,7 @@ from doodlepaint.engine.method import Method, RenderContext
 from doodlepaint.engine.methods import method_info
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.plan import output_size, plan_phases  # noqa: F401  (the engine's public planning API)
+from doodlepaint.engine.stopping import stoppable
 from doodlepaint.engine.vgg import get_encoder
 
 
@@ -41,7 +42,7 @@ def run_transfer(request: TransferRequest, should_stop: Callable[[], bool] | Non
     context = RenderContext(should_stop or (lambda: False), device, preview_interval,
                             lambda: encoder or get_encoder(device))
     try:
-        yield from method.render(request, context)
+        yield from stoppable(method.render(request, context), context.should_stop)
     except torch.OutOfMemoryError as error:
         width, height = output_size(request)
         raise GPUMemoryError(f"out of GPU memory rendering {width}x{height} on {device}: choose a smaller "

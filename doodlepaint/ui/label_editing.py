@@ -105,4 +105,8 @@ class LabelEditing:
         window.activate(window.style_view, window.style_undo)     # so Edit → Undo takes the suggestion back
         window.refresh_maps()
         window.document_edited()
-        window.statusBar().showMessage("Suggested a label map: correct it with the brush, and name the labels.", 8000)
+        regionless = [name for label, name in enumerate(window.doc.names) if not (window.doc.style_ids == label).any()]
+        window.statusBar().showMessage(
+            f"Suggested {count} regions, each under the label of the most alike colours before"
+            + (f"; no region for {', '.join(regionless)}: paint it on the painting or remove it." if regionless
+               else ": correct it with the brush, and name the labels."), 12000)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QUndoGroup, QUndoStack
+from PySide6.QtGui import QPainter, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
-                               QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
+                               QSizePolicy, QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
 
 from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.model.autosave import Recovery
@@ -50,6 +50,24 @@ def _scrolling(widget: QWidget) -> QScrollArea:
     # a narrow dock scrolls sideways rather than cutting the spin boxes off out of reach
     area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
     return area
+
+
+class OneLineCaption(QLabel):
+    """A caption that never asks for more width than it is given, so a long one cannot push the panes
+    around: it is cut with "…" to its width, and its tooltip holds it whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self.setToolTip(text)
+
+    def paintEvent(self, event):
+        painter = QPainter(self)
+        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, self.width())
+        painter.drawText(self.rect(), Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, shown)
 
 
 def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
@@ -99,6 +117,10 @@ class MainWindow(QMainWindow):
             view.activated.connect(lambda v=view, s=stack: self.activate(v, s))
         for view in (self.style_view, self.doodle_view):
             view.pressed.connect(self._show_map_to_paint)
+        self.doodle_view.pressed.connect(lambda *_: self.set_comparing(False))   # paint on what you see
+        # the doodle and its render are one picture at two resolutions: zoom and pan them together
+        self.doodle_view.view_changed.connect(lambda: self.result_view.follow(self.doodle_view))
+        self.result_view.view_changed.connect(lambda: self.doodle_view.follow(self.result_view))
         for painter in (self.style_painter, self.doodle_painter):
             painter.edited.connect(self.document_edited)
             painter.picked.connect(self.labels.select_label)
@@ -127,12 +149,13 @@ class MainWindow(QMainWindow):
     # Layout -------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
         maps = QSplitter(Qt.Orientation.Vertical)
-        maps.addWidget(_panel("Painting", "its label map on top: paint to correct it", self.style_view))
+        self.style_panel = _panel("Painting", "its label map on top: paint to correct it", self.style_view)
+        maps.addWidget(self.style_panel)
         maps.addWidget(_panel("Doodle", "paint with the labels", self.doodle_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(maps)
-        result_panel = _panel("Result", "", self.result_view)
-        self.result_state_label = QLabel()
+        result_panel = self.result_panel = _panel("Result", "", self.result_view)
+        self.result_state_label = OneLineCaption()
         self.result_state_label.setObjectName("result_state")
         result_panel.layout().insertWidget(1, self.result_state_label)
         splitter.addWidget(result_panel)
@@ -185,10 +208,7 @@ class MainWindow(QMainWindow):
         self.refresh_all()
         self.set_dirty(False)
         self.fit_views()
-        if document.result is not None:
-            self.rendering.set_result_state("done", "The render saved with this project")
-        else:
-            self.rendering.set_result_state("empty", "Not rendered yet")
+        self.rendering.document_loaded()
 
     def reset_history(self) -> None:
         """Maps were replaced or renumbered: old undo steps no longer apply."""
@@ -324,6 +344,21 @@ class MainWindow(QMainWindow):
         self.files.open_dropped(paths[0], target)
 
     # Views --------------------------------------------------------------------------------------
+    def set_focus_mode(self, focus: bool) -> None:
+        """The doodle fills the window: the painting, the result and the render settings step aside (the
+        labels stay, to paint with)."""
+        self.menus.focus_action.setChecked(focus)
+        for part in (self.style_panel, self.result_panel, self.settings_dock):
+            part.setVisible(not focus)
+        self.doodle_view.fit()
+
+    def set_comparing(self, comparing: bool) -> None:
+        """A/B: the doodle view shows the result in the doodle's place, at the same zoom, and back."""
+        comparing = comparing and self.result_view.base is not None
+        self.menus.compare_action.setChecked(comparing)
+        self.doodle_view.compare = self.result_view.base
+        self.doodle_view.set_comparing(comparing)
+
     def fit_views(self) -> None:
         for view in (self.style_view, self.doodle_view, self.result_view):
             view.fit()
@@ -353,6 +388,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.files.autosave_timer.stop()
+        if self.rendering.controller.busy or self.export_at_size.busy:
+            # the render stops at its next check point, a fraction of a second away; say so meanwhile
+            self.statusBar().showMessage("Quitting: stopping the render first…")
+            self.statusBar().repaint()
         self.rendering.shutdown()
         self.export_at_size.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())

@@ -84,6 +84,13 @@ class WindowMenus:
         self.show_map_action = a("Show Label &Map", window.set_map_visible, "M",
                                  "Show or hide the label map over the painting and the photo", checkable=True)
         menu.addAction(self.show_map_action)
+        self.focus_action = a("Focus on the &Doodle", window.set_focus_mode, "F",
+                              "The doodle fills the window; the painting, the result and the settings step aside",
+                              checkable=True)
+        self.compare_action = a("&Compare With Result", window.set_comparing, "C",
+                                "Show the result in the doodle's place, at the same zoom, and back (A/B)",
+                                checkable=True)
+        menu.addActions([self.focus_action, self.compare_action])
         menu.addSeparator()
         menu.addActions([window.labels_dock.toggleViewAction(), window.settings_dock.toggleViewAction()])
 
@@ -114,7 +121,8 @@ class WindowMenus:
         toolbar.addWidget(QLabel(" Size "))
         toolbar.addWidget(self.size_spin)
         toolbar.addSeparator()
-        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, value=65)
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100,
+                                      value=round(100 * window.style_view.overlay_opacity))   # where the views start
         self.opacity_slider.setFixedWidth(120)
         self.opacity_slider.setToolTip("How opaque the label map is over the painting and the photo")
         self.opacity_slider.valueChanged.connect(window.set_overlay_opacity)

@@ -33,7 +33,9 @@ TIPS = {
     "size": "Output width in pixels. 'Doodle size' renders at the size you painted. Bigger is slower.",
     "phases": "Phases: the picture is painted small first, then refined at double size each phase. "
               "More phases give larger coherent structures.",
-    "iterations": "Steps per phase: more steps make a more finished painting and take longer.",
+    "iterations": "Steps in the last (full-size) phase; the smaller phases before it get twice as many, as "
+                  "they are cheap. The status bar counts the steps of the phase it is in. More steps make a "
+                  "more finished painting and take longer.",
     "seed": "Seed: the starting noise. The same seed gives the same picture; a new seed gives a variation.",
     "method": "How the painting is made: " + " ".join(method.tip for method in all_methods()),
     "device": "Where the painting is computed. A GPU is many times faster than the CPU.",
@@ -47,9 +49,10 @@ class SliderSpin(QWidget):
 
     def __init__(self, minimum: float, maximum: float, step: float, decimals: int, parent=None):
         super().__init__(parent)
-        self.step = step
+        self.minimum, self.step = minimum, step
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(round(minimum / step), round(maximum / step))
+        # counted in steps from the minimum: 3..7 in steps of 2 is 3, 5, 7 (not 4, 6, 8 from 3 / 2 rounded)
+        self.slider.setRange(0, round((maximum - minimum) / step))
         self.spin = QDoubleSpinBox()
         self.spin.setRange(minimum, maximum)
         self.spin.setDecimals(decimals)
@@ -60,14 +63,14 @@ class SliderSpin(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.slider, 1)
         layout.addWidget(self.spin)
-        self.slider.valueChanged.connect(lambda v: self._user_set(v * self.step))
+        self.slider.valueChanged.connect(lambda v: self._user_set(self.minimum + v * self.step))
         self.spin.valueChanged.connect(self._user_set)
 
     def value(self) -> float:
         return self.spin.value()
 
     def set_value(self, value: float) -> None:
-        for widget, shown in ((self.slider, round(value / self.step)), (self.spin, value)):
+        for widget, shown in ((self.slider, round((value - self.minimum) / self.step)), (self.spin, value)):
             widget.blockSignals(True)
             widget.setValue(shown)
             widget.blockSignals(False)

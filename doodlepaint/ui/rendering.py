@@ -22,6 +22,36 @@ from doodlepaint.ui.render import RenderController, WarmUp
 STALE_KINDS = ("done", "instant", "refining")     # pictures an edit makes out of date
 
 
+class RemainingTime:
+    """The time left from the plan's share of work done and the rate measured since the first optimiser round:
+    loading, the instant picture and the first patch banks are left out of the rate, so the estimate does not
+    start at several times the truth and fall."""
+
+    def __init__(self):
+        self.first: tuple[float, float] | None = None      # (elapsed, fraction) at the first round
+
+    def update(self, progress) -> float | None:
+        """Seconds left, or None while too little has been measured to say."""
+        if self.first is None:
+            self.first = (progress.elapsed, progress.fraction)
+            return None
+        elapsed, fraction = self.first
+        measured = progress.fraction - fraction
+        if measured < 0.1 * (1 - fraction):
+            return None
+        return (1 - progress.fraction) * (progress.elapsed - elapsed) / measured
+
+
+def time_left(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating the time left"
+    if seconds < 1:
+        return "almost done"
+    if seconds < 90:
+        return f"about {max(1, 5 * round(seconds / 5)) if seconds >= 10 else round(seconds)} s left"
+    return f"about {round(seconds / 60)} min left"
+
+
 class RenderSession:
     def __init__(self, window, encoder=None):
         self.window = window
@@ -36,6 +66,10 @@ class RenderSession:
         self.stage = "render"
         self.warm_thread: WarmUp | None = None
         self.result_state = ResultState("empty", "")
+        # edits counted, so a finished render knows whether the document still looks like its request
+        self.edits = self.job_edits = self.result_edits = 0
+        self.job_frame_shown = False
+        self.remaining = RemainingTime()
 
     def document_replaced(self) -> None:
         """A new document: the running job and a pending refinement belong to the old one."""
@@ -44,6 +78,7 @@ class RenderSession:
 
     def document_edited(self) -> None:
         """An edit dims the picture it outdates (unless Live repaints it at once) and schedules Live."""
+        self.edits += 1
         if self.result_state.kind in STALE_KINDS and not self.live.enabled:
             self.set_result_state("stale", "Stale: the doodle, the painting or a setting changed since this "
                                            "render. Render again (or turn on Live) to update it.")
@@ -90,11 +125,29 @@ class RenderSession:
             width, height = output_size(request)
             self.render_size = QSize(width, height)
             self.stage = stage
+            self.job_edits, self.job_frame_shown = self.edits, False
+            self.remaining = RemainingTime()
+            if self.warm_thread is not None:
+                # the warm-up only fills caches the render fills too: two renders on the same cores slow both
+                self.warm_thread.requestInterruption()
             self.controller.start(request, device)
             window.progress_label.setText("Starting…")
-            words = {"instant": "Painting the instant preview…", "refining": "Refining the instant preview…",
-                     "render": "Rendering…"}
+            one_pass = request.params.method in FEED_FORWARD
+            words = {"instant": "Painting the instant preview…" if request.params.method == "swap" else
+                     "Painting in one pass…", "refining": "Refining the instant preview…",
+                     "render": "Painting in one pass…" if one_pass else "Rendering…"}
             self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
+
+    def document_loaded(self, recovered: bool = False) -> None:
+        """A document opened (or recovered): say where its saved render comes from."""
+        self.result_edits = self.edits - 1 if recovered else self.edits   # a recovered render may predate its edits
+        if self.window.doc.result is None:
+            self.set_result_state("empty", "Not rendered yet")
+        elif recovered:
+            self.set_result_state("stale", "Recovered: the last render before doodlepaint stopped; it may not "
+                                           "show your latest changes")
+        else:
+            self.set_result_state("done", "The render saved with this project")
 
     def set_result_state(self, kind: str, text: str) -> None:
         """Say what the Result view shows; a stale or unfinished picture is dimmed."""
@@ -109,8 +162,20 @@ class RenderSession:
         if self.controller.busy:
             self.controller.cancel()
             self.window.progress_label.setText("Cancelled")
-            if self.window.doc.result is not None:
-                self.set_result_state("stale", "Cancelled: the picture is from an earlier render")
+            self.show_kept_result("Cancelled")
+
+    def show_kept_result(self, why: str) -> None:
+        """After a cancel or a failure the view goes back to the last finished picture, the one Export saves:
+        a half-done frame is never left on screen to be mistaken for it."""
+        window = self.window
+        window.refresh_result()
+        if window.doc.result is None:
+            self.set_result_state("empty", f"{why}: nothing rendered yet")
+        elif self.result_edits == self.edits:
+            self.set_result_state("done", f"{why}: showing the last finished render, which Export saves")
+        else:
+            self.set_result_state("stale", f"{why}: showing the last finished render (Export saves it), made "
+                                           "before your latest changes")
 
     def set_busy(self, busy: bool) -> None:
         window = self.window
@@ -125,23 +190,36 @@ class RenderSession:
             window.progress_label.setText(progress.message)
             return
         window.progress_bar.setValue(round(1000 * progress.fraction))
-        eta = ("estimating the time left" if not progress.eta_known else
-               f"about {progress.eta:.0f} s left" if progress.eta >= 1 else "almost done")
+        eta = time_left(self.remaining.update(progress)) if progress.stage != "instant" else ""
         if progress.stage == "instant":
-            window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s · refining…")
+            then = "" if progress.done else " · refining…"
+            window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s{then}")
+            if not progress.done and self.stage == "render":
+                self.set_result_state("instant", "Instant preview: the render is painting over it…")
         else:
             doing = "Refining" if self.stage == "refining" else "Phase"
             window.progress_label.setText(f"{doing} {progress.phase}/{progress.phases} · step {progress.step}/"
                                         f"{progress.steps} · {eta}")
         if progress.message:
             window.statusBar().showMessage(progress.message, 10000)
-        if progress.frame is not None:
+        if progress.frame is not None and self.worth_showing(progress):
             window.result_view.set_images(qimage_from_rgb(progress.frame), None, self.render_size)
+            self.job_frame_shown = True
+
+    def worth_showing(self, progress) -> bool:
+        """Keep the best picture on screen until a better one exists: the instant picture and frames at the
+        render's full size replace it; a coarse phase's blocky frame shows only while there is no picture."""
+        full_size = progress.frame.shape[1] == self.render_size.width()
+        nothing_shown = not self.job_frame_shown and self.window.doc.result is None
+        return progress.stage == "instant" or full_size or nothing_shown
 
     def render_finished(self, progress) -> None:
         window = self.window
         window.doc.result = progress.frame
+        self.result_edits = self.job_edits
         window.result_view.set_images(qimage_from_rgb(progress.frame))
+        if window.menus.compare_action.isChecked():
+            window.set_comparing(True)                 # the comparison shows the new picture
         if self.stage == "instant":
             window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
             refine = method_info(window.doc.params.method).refinable
@@ -150,12 +228,17 @@ class RenderSession:
         else:
             what = "Refined" if self.stage == "refining" else "Done"
             window.progress_label.setText(f"{what} in {progress.elapsed:.1f} s")
-            self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
+            if self.result_edits == self.edits:
+                self.set_result_state("done", f"{what} in {progress.elapsed:.1f} s")
+            else:
+                self.set_result_state("stale", f"{what} in {progress.elapsed:.1f} s, but the document changed "
+                                               "meanwhile: render again to update it")
 
     def render_failed(self, message: str) -> None:
         window = self.window
         window.progress_label.setText("Render failed")
-        self.set_result_state("failed", "Render failed: the picture is from an earlier render")
+        self.show_kept_result("Render failed")
+        self.set_result_state("failed", self.result_state.text)
         if window.menus.live_action.isChecked():
             window.statusBar().showMessage(f"Render failed: {message}", 15000)
         else:
