@@ -45,6 +45,7 @@ FINE_ITERATIONS = 1        # EbSynth's schedule: the finest level mostly keeps t
 COARSE_JUMPS = (8, 4, 2, 1)
 FINE_JUMPS = (2, 1)
 FINE_RADII = (16, 4)       # at the finest level random search only nudges the coarser level's sources
+VOTE_PAD = 3               # the largest patch's margin
 MAX_REPEAT = 64.0          # a print may use each painting pixel this many times over, no more
 MIN_BRUSH_SCALE, MAX_BRUSH_SCALE = 0.25, 8.0
 
@@ -193,11 +194,6 @@ def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=down)[0]
 
 
-def _inside(sources: torch.Tensor, level: "_Level") -> torch.Tensor:
-    return (sources[..., 0] >= 0) & (sources[..., 0] < level.height) & (sources[..., 1] >= 0) \
-        & (sources[..., 1] < level.width)
-
-
 def _clamped(sources: torch.Tensor, level: "_Level") -> torch.Tensor:
     return torch.stack([sources[..., 0].clamp(0, level.height - 1), sources[..., 1].clamp(0, level.width - 1)], -1)
 
@@ -229,8 +225,10 @@ def _nearest_rows(source_size: int, size: int, device) -> torch.Tensor:
 
 
 class _Level:
-    """One level's painting side: a row per painting pixel, [guide colours, sqrt(coherence) * colours, label]
-    for the search and [colours, label] for the vote; pixels sorted by label for random sources."""
+    """One level's painting side. For the search, a row per painting pixel: [guide colours, sqrt(coherence) *
+    colours, label]. For the vote, a row per pixel of the painting padded by VOTE_PAD on every side:
+    [colours, 1, label], the padding's label -1 (never a pixel's), so a source moved by a patch offset needs no
+    bounds check. Pixels sorted by label, for random sources."""
 
     def __init__(self, painting: torch.Tensor, labels: torch.Tensor, blur: float):
         self.height, self.width = painting.shape[-2:]
@@ -242,7 +240,11 @@ class _Level:
         colours = painting.reshape(3, -1).t()
         self.search_table = torch.cat([GUIDE_WEIGHT ** 0.5 * guide.reshape(3, -1).t(),
                                        COHERENCE_WEIGHT ** 0.5 * colours, label_column], 1).contiguous()
-        self.vote_table = torch.cat([colours, label_column], 1).contiguous()
+        vote = torch.cat([painting, torch.ones_like(painting[:1]), labels[None].float()], 0)
+        vote = F.pad(vote, (VOTE_PAD,) * 4)
+        vote[4] = F.pad(labels.float(), (VOTE_PAD,) * 4, value=-1.0)
+        self.padded_width = self.width + 2 * VOTE_PAD
+        self.vote_table = vote.reshape(5, -1).t().contiguous()
         flat = labels.reshape(-1)
         self.order = torch.argsort(flat, stable=True)
         self.counts = torch.bincount(flat, minlength=int(flat.max()) + 1)
@@ -401,10 +403,11 @@ class _Synthesis:
     @staticmethod
     def _source_labels(sources: torch.Tensor, level: _Level) -> torch.Tensor:
         flat = sources[..., 0] * level.width + sources[..., 1]
-        return level.vote_table[flat.reshape(-1), 3].reshape(flat.shape).long()
+        return level.search_table[flat.reshape(-1), 6].reshape(flat.shape).long()
 
     def _random_sources(self, labels: torch.Tensor, level: _Level, generator) -> torch.Tensor:
         """One random painting pixel of each given label ((N,) -> (N, 2)); any pixel when gamma is 0."""
+        labels = labels.long()
         draw = torch.rand(labels.shape, generator=generator).to(self.device)
         if self.params.gamma > 0:
             pick = level.starts[labels] + (draw * level.counts[labels]).long().clamp_max(level.counts[labels] - 1)
@@ -428,17 +431,17 @@ class _Synthesis:
 
     # --- search -------------------------------------------------------------------------------------------
     def _pixel_cost(self, sources: torch.Tensor, target: torch.Tensor, region_labels: torch.Tensor,
-                    level: _Level) -> torch.Tensor:
-        """Per pixel of a region: the distance of its guide and colours to those of its source under the
-        candidate `sources` (h, w, 2), plus the label cost; a source outside the painting costs INVALID_COST."""
-        sy, sx = sources[..., 0], sources[..., 1]
-        inside = (sy >= 0) & (sy < level.height) & (sx >= 0) & (sx < level.width)
-        flat = sy.clamp(0, level.height - 1) * level.width + sx.clamp(0, level.width - 1)
+                    level: _Level) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Per pixel of a region, under the candidate `sources` (h, w, 2), inside the painting: the distance of
+        its guide and colours to its source's, plus the label cost; and whether the source has the pixel's
+        label (None when labels are off)."""
+        flat = sources[..., 0] * level.width + sources[..., 1]
         rows = level.search_table.index_select(0, flat.reshape(-1)).reshape(*flat.shape, -1)
         cost = (rows[..., :6] - target).square_().sum(-1)
-        if self.params.gamma > 0:
-            cost += (rows[..., 6] != region_labels).float() * self.label_cost
-        return cost.masked_fill_(~inside, INVALID_COST)
+        if self.params.gamma <= 0:
+            return cost, None
+        same = rows[..., 6] == region_labels
+        return cost.add_((~same).float(), alpha=self.label_cost), same
 
     def _box(self, cost: torch.Tensor) -> torch.Tensor:
         return F.avg_pool2d(cost[None, None], self.k, stride=1, padding=self.margin, count_include_pad=False)[0, 0]
@@ -457,34 +460,34 @@ class _Synthesis:
         sy0, sy1, sx0, sx1 = max(0, by0), min(height, by0 + big.shape[0]), max(0, bx0), min(width, bx0 + big.shape[1])
         big[sy0 - by0:sy1 - by0, sx0 - bx0:sx1 - bx0] = field[sy0:sy1, sx0:sx1]
         region = (ry0, ry1, rx0, rx1)
-        region_labels = labels[ry0:ry1, rx0:rx1].long()
+        region_labels = labels[ry0:ry1, rx0:rx1].float()
         target = torch.cat([GUIDE_WEIGHT ** 0.5 * self._guide_region(guide, region, height, width),
                             COHERENCE_WEIGHT ** 0.5 * out[ry0:ry1, rx0:rx1].float()], -1)
         pad = max(jumps)
         current = big[pad:pad + ry1 - ry0, pad:pad + rx1 - rx0].clone()
         inner = (slice(y0 - ry0, y1 - ry0), slice(x0 - rx0, x1 - rx0))
-        best = self._box(self._pixel_cost(current, target, region_labels, level))[inner]
-        tile_labels = region_labels[inner]
+        best = self._box(self._pixel_cost(current, target, region_labels, level)[0])[inner]
         sources = current[inner].clone()
         generator = self._generator(2, index, iteration, number)
 
         def consider(candidate: torch.Tensor) -> None:
+            """Take the candidate's source wherever its patch costs less (and has the pixel's label)."""
             nonlocal best
             self._check_often()
-            cost = self._box(self._pixel_cost(candidate, target, region_labels, level))[inner]
-            chosen = candidate[inner]
-            better = (cost < best) & _inside(chosen, level)
-            if self.params.gamma > 0:
-                better &= self._source_labels(_clamped(chosen, level), level) == tile_labels
-            sources[better] = chosen[better]
+            cost, same = self._pixel_cost(candidate, target, region_labels, level)
+            cost = self._box(cost)[inner]
+            better = cost < best
+            if same is not None:
+                better &= same[inner]
+            sources[better] = candidate[inner][better]
             best = torch.where(better, cost, best)
 
         for jump in jumps:
             for dy, dx in ((jump, 0), (-jump, 0), (0, jump), (0, -jump)):
+                # a neighbour's source, moved back by the neighbour's offset: its patch continued
                 shifted = big[pad + dy:pad + dy + ry1 - ry0, pad + dx:pad + dx + rx1 - rx0]
                 offset = torch.tensor([dy, dx], device=self.device)
-                candidate = torch.where(shifted[..., :1] < 0, current, shifted - offset)
-                consider(candidate)
+                consider(_clamped(torch.where(shifted[..., :1] < 0, current, shifted - offset), level))
         for radius in (FINE_RADII if finest else _halving_radii(max(level.height, level.width) // 2)):
             consider(_clamped(current + self._block_offsets(region, radius, generator), level))
         if not finest:
@@ -517,27 +520,25 @@ class _Synthesis:
     # --- vote ---------------------------------------------------------------------------------------------
     def _vote_tile(self, field, out, tile, labels, level: _Level) -> None:
         """Each pixel of the tile: the mean of what the k x k patches covering it take from the painting,
-        counting only sources of its own label (with gamma > 0)."""
+        counting only sources of its own label (with gamma > 0; any source in the painting with gamma 0)."""
         y0, y1, x0, x1 = tile
         height, width = labels.shape
         m = self.margin
-        big = torch.full((y1 - y0 + 2 * m, x1 - x0 + 2 * m, 2), -(2 ** 30), dtype=torch.int64, device=self.device)
-        sy0, sy1, sx0, sx1 = max(0, y0 - m), min(height, y1 + m), max(0, x0 - m), min(width, x1 + m)
-        big[sy0 - y0 + m:sy1 - y0 + m, sx0 - x0 + m:sx1 - x0 + m] = field[sy0:sy1, sx0:sx1]
+        ry0, ry1, rx0, rx1 = max(0, y0 - m), min(height, y1 + m), max(0, x0 - m), min(width, x1 + m)
+        # the sources of the patches around the tile, as rows of the padded table; outside the output none
+        region = field[ry0:ry1, rx0:rx1].long()
+        flat = F.pad(((region[..., 0] + VOTE_PAD) * level.padded_width + region[..., 1] + VOTE_PAD)[None],
+                     (m - (x0 - rx0), m - (rx1 - x1), m - (y0 - ry0), m - (ry1 - y1)), value=-1)[0]
+        inside = flat >= 0
+        flat[~inside] = VOTE_PAD * level.padded_width + VOTE_PAD     # any source: what it gives is not counted
         tile_labels = labels[y0:y1, x0:x1].float()
-        total = torch.zeros(y1 - y0, x1 - x0, 3, device=self.device)
-        count = torch.zeros(y1 - y0, x1 - x0, device=self.device)
+        total = torch.zeros(y1 - y0, x1 - x0, 4, device=self.device)
         for dy in range(-m, m + 1):
             for dx in range(-m, m + 1):
                 # the patch centred at p - (dy, dx) puts its source + (dy, dx) on p
-                centre = big[m - dy:m - dy + y1 - y0, m - dx:m - dx + x1 - x0]
-                sy, sx = centre[..., 0] + dy, centre[..., 1] + dx
-                valid = (sy >= 0) & (sy < level.height) & (sx >= 0) & (sx < level.width)
-                flat = (sy.clamp(0, level.height - 1) * level.width + sx.clamp(0, level.width - 1)).reshape(-1)
-                rows = level.vote_table.index_select(0, flat).reshape(y1 - y0, x1 - x0, 4)
-                if self.params.gamma > 0:
-                    valid &= rows[..., 3] == tile_labels
-                weight = valid.float()
-                total += rows[..., :3] * weight[..., None]
-                count += weight
-        out[y0:y1, x0:x1] = (total / count.clamp_min(1)[..., None]).round_().clamp_(0, 255).to(torch.uint8)
+                window = (slice(m - dy, m - dy + y1 - y0), slice(m - dx, m - dx + x1 - x0))
+                rows = level.vote_table.index_select(0, (flat[window] + (dy * level.padded_width + dx)).reshape(-1))
+                rows = rows.reshape(y1 - y0, x1 - x0, 5)
+                valid = rows[..., 4] == tile_labels if self.params.gamma > 0 else rows[..., 4] >= 0
+                total.addcmul_(rows[..., :4], (valid & inside[window]).float()[..., None])
+        out[y0:y1, x0:x1] = (total[..., :3] / total[..., 3:].clamp_min(1)).round_().clamp_(0, 255).to(torch.uint8)
