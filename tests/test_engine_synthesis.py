@@ -8,7 +8,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from doodlepaint.engine.errors import Cancelled, DoodleError
-from doodlepaint.engine.synthesis import (InitialField, SynthesisParams, synthesise, synthesise_image)
+from doodlepaint.engine.synthesis import InitialField, SynthesisParams, synthesise, synthesise_image, vote_weight
 
 
 def textured_painting(height: int = 40, width: int = 48, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -61,13 +61,13 @@ def test_every_source_lies_in_its_pixels_own_label():
     assert (red_minus_blue[target == 1] < 0).mean() > 0.95
 
 
-def test_an_output_pixel_is_the_mean_of_the_sources_covering_it():
+def test_an_output_pixel_is_the_weighted_mean_of_the_sources_covering_it():
     painting, painting_labels, target, image, field = run(patch_size=3)
     height, width = target.shape
     expected = np.zeros(image.shape, np.float64)
     for y in range(height):
         for x in range(width):
-            values = []
+            values, weights = [], []
             for dy in (-1, 0, 1):
                 for dx in (-1, 0, 1):
                     qy, qx = y - dy, x - dx           # the patch centred at q covers p with its offset (dy, dx)
@@ -77,7 +77,8 @@ def test_an_output_pixel_is_the_mean_of_the_sources_covering_it():
                     if 0 <= sy < painting.shape[0] and 0 <= sx < painting.shape[1] \
                             and painting_labels[sy, sx] == target[y, x]:
                         values.append(painting[sy, sx])
-            expected[y, x] = np.mean(values, 0)
+                        weights.append(vote_weight(dy, dx))
+            expected[y, x] = np.average(values, axis=0, weights=weights)
     assert np.abs(image - expected).max() <= 0.5 + 1e-6
     # more than one patch covers most pixels with different sources: the vote is not a plain copy
     copied = painting[field[..., 0], field[..., 1]]
