@@ -55,7 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the second painting's share, 0..1 (default 0.5)")
     render.add_argument("--out", type=Path, help="the output PNG")
     render.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width)")
+    render.add_argument("--size", type=_positive_int, help="output width in pixels (default: the doodle's width); "
+                        "above the working size the print is copied from the painting's own pixels")
+    render.add_argument("--working-size", type=_positive_int,
+                        help="for a print: the width the composition is rendered at first (default 512, or the "
+                             "doodle's width if smaller)")
+    render.add_argument("--brush-scale", type=float,
+                        help="for a print: the painting's brush marks enlarged by this (default 1: as painted)")
     render.add_argument("--preset", choices=list(PRESETS), default="Normal",
                         help="Draft (seconds), Normal or High; the options below override it")
     render.add_argument("--method", choices=method_names())
@@ -131,12 +137,14 @@ def _check_not_inputs(outputs: dict[str, Path | None], inputs: list[Path | None]
             raise DoodleError(f"{option} {output} is one of the inputs: it would be overwritten, give another name")
 
 
-def _check_memory(args, params, device) -> None:
+def _check_memory(args, params, device, settings) -> None:
     """Before any image is decoded or network loaded: the render's estimated peak (from the images' sizes,
-    read from their headers) fits --max-memory, else the memory this machine (or the GPU) has free."""
+    read from their headers) fits --max-memory, else the memory this machine (or the GPU) has free. A print
+    needs its working render's peak and, beside it, what the synthesis holds."""
     from doodlepaint.engine.images import image_size
     from doodlepaint.engine import DoodleError
     from doodlepaint.engine.memory import MemoryBudgetError, available_memory, check_fits, gigabytes, shaped_request
+    from doodlepaint.engine.print_size import expected_memory, uses_print_pipeline, working_request
     from doodlepaint.engine.sample import sample_paths
 
     with contextlib.ExitStack() as stack:
@@ -162,6 +170,13 @@ def _check_memory(args, params, device) -> None:
             return
         where = f"this machine has {gigabytes(budget)} available"
     try:
+        if args.mix_style is None and uses_print_pipeline(request, settings):
+            synthesis = expected_memory(request, settings)
+            if synthesis >= budget:
+                raise MemoryBudgetError(f"painting the print needs about {gigabytes(synthesis)} of memory and "
+                                        f"{where}: choose a smaller --size or --brush-scale")
+            request = working_request(request, settings)
+            budget, where = budget - synthesis, f"{where}, {gigabytes(synthesis)} of it for the print itself"
         check_fits(request, budget, where, runtime=not on_gpu)
     except MemoryBudgetError:
         raise
@@ -249,6 +264,7 @@ def run_render(args) -> int:
 
     from doodlepaint.engine import DoodleError, device_name, pick_device, run_transfer
     from doodlepaint.engine.export import save_render, write_atomically
+    from doodlepaint.engine.print_size import PrintSettings, print_metadata, run_print, uses_print_pipeline
     from doodlepaint.engine.vgg import get_encoder
 
     args.out = args.out or (Path("doodlepaint-demo.png") if args.demo else None)
@@ -257,9 +273,13 @@ def run_render(args) -> int:
     params = _params(args)
     _check_mix(args, params)
     _check_outputs(args.out, args.report, args.force)
+    settings = PrintSettings(working_size=args.working_size, brush_scale=args.brush_scale or 1.0)
     device = pick_device(args.device)
-    _check_memory(args, params, device)
+    _check_memory(args, params, device, settings)
     request, mixed, inputs = _load_inputs(args, params)
+    printing = mixed is None and uses_print_pipeline(request, settings)
+    if not printing and (args.working_size is not None or args.brush_scale is not None):
+        raise DoodleError("--working-size and --brush-scale are for prints: give a --size above the working size")
     started = time.perf_counter()
     last = None
     encoder = get_encoder(device, args.weights)
@@ -269,7 +289,9 @@ def run_render(args) -> int:
         frame = interpolate_styles([request, mixed], [1.0 - args.mix, args.mix], device=device, encoder=encoder)
         phase_seconds, evaluations, peak_memory = [time.perf_counter() - started], 1, 0
     else:
-        for progress in run_transfer(request, device=device, preview_interval=float("inf"), encoder=encoder):
+        progresses = (run_print(request, settings, device=device, encoder=encoder) if printing else
+                      run_transfer(request, device=device, preview_interval=float("inf"), encoder=encoder))
+        for progress in progresses:
             last = progress
             if not args.quiet and sys.stderr.isatty():
                 print(_progress_line(progress), end="", file=sys.stderr, flush=True)
@@ -278,13 +300,14 @@ def run_render(args) -> int:
         frame, phase_seconds = last.frame, last.phase_seconds
         evaluations, peak_memory = last.evaluations, last.peak_memory
     out = args.out
-    save_render(out, frame, request.params, inputs=inputs)
+    save_render(out, frame, request.params, inputs=inputs, **(print_metadata(request, settings) if printing else {}))
     params = dataclasses.asdict(request.params)
     total = time.perf_counter() - started
     report = {"version": __version__, "params": params, "inputs": inputs, "weights": args.weights, "device": str(device),
               "device_name": device_name(device), "size": [frame.shape[1], frame.shape[0]],
               "seconds": round(total, 3), "phase_seconds": [round(s, 3) for s in phase_seconds],
-              "evaluations": evaluations, "peak_gpu_memory_bytes": peak_memory, "output": str(out)}
+              "evaluations": evaluations, "peak_gpu_memory_bytes": peak_memory, "output": str(out),
+              **(print_metadata(request, settings) if printing else {})}
     if args.report:
         try:
             write_atomically(args.report, (json.dumps(report, indent=2, allow_nan=False) + "\n").encode())
