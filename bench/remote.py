@@ -32,7 +32,7 @@ from doodlepaint.engine.images import load_rgb  # noqa: E402
 from doodlepaint.engine.labels import load_maps  # noqa: E402
 from doodlepaint.engine.sample import sample_paths  # noqa: E402
 from doodlepaint.engine.vgg import get_encoder  # noqa: E402
-from doodlepaint.ui.remote import RemoteServer  # noqa: E402
+from doodlepaint.client.remote import RemoteServer  # noqa: E402
 
 PREVIEW_INTERVAL = 0.25     # the app's and the server's
 

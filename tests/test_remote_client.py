@@ -11,7 +11,7 @@ from PIL import Image
 
 from doodlepaint import wire
 from doodlepaint.engine import DoodleError, Progress
-from doodlepaint.ui.remote import RemoteServer, largest_message
+from doodlepaint.client.remote import RemoteServer, largest_message
 
 from server_helpers import running_app
 

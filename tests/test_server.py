@@ -16,9 +16,9 @@ from PIL import Image
 from doodlepaint.cli import main
 from doodlepaint.engine import DoodleError, run_transfer
 from doodlepaint.server.serve import read_token
-from doodlepaint.ui.remote import RemoteServer
+from doodlepaint.client.remote import RemoteServer
 
-from conftest import TinyEncoder
+from doubles import TinyEncoder
 from server_helpers import running_server
 
 TOKEN = "s3cret-token-for-the-tests-0123456789"

@@ -1,7 +1,7 @@
 """The app's remote device, driven with pytest-qt against a real server on a localhost port."""
 from __future__ import annotations
 
-from conftest import TinyEncoder
+from doubles import TinyEncoder
 from server_helpers import free_port, running_server
 
 from doodlepaint.ui.remote_dialog import REMOTE, RemoteServerDialog
@@ -40,7 +40,7 @@ def test_a_remote_render_shows_frames_finishes_and_exports(window, qtbot, tmp_pa
 
 
 def test_the_queue_place_shows_and_cancel_leaves_the_painting_untouched(window, qtbot):
-    from doodlepaint.ui.remote import RemoteServer
+    from doodlepaint.client.remote import RemoteServer
     import threading
 
     with running_server(TinyEncoder(delay=0.02)) as url:

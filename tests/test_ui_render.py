@@ -4,7 +4,7 @@ from PIL import Image
 from doodlepaint.engine import Progress
 from doodlepaint.engine.export import read_png_metadata
 
-from conftest import TinyEncoder
+from doubles import TinyEncoder
 
 
 def _frames(window):
@@ -47,7 +47,7 @@ def test_cancel_stops_a_render_and_a_new_one_starts(window, qtbot):
 def test_a_new_render_replaces_a_running_one(window, qtbot):
     window.rendering.controller.encoder = TinyEncoder(delay=0.02)
     window.doc.params = window.doc.params.replace(iterations=400)
-    first = window.rendering.controller.start(window.doc.request(), "cpu")
+    first = window.rendering.controller.start(window.doc.request(), window.rendering.backend())
     qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000).wait()
     window.rendering.controller.encoder = TinyEncoder()
     window.doc.params = window.doc.params.replace(iterations=2)

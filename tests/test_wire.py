@@ -83,7 +83,7 @@ def test_the_wire_loads_neither_fastapi_nor_qt_and_nothing_imports_the_cli():
     import subprocess
     import sys
 
-    loaded = subprocess.run([sys.executable, "-c", "import sys, doodlepaint.wire, doodlepaint.ui.remote; "
+    loaded = subprocess.run([sys.executable, "-c", "import sys, doodlepaint.wire, doodlepaint.client.remote; "
                              "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'PySide6', 'uvicorn'}))"],
                             capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"

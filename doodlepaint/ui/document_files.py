@@ -325,8 +325,7 @@ class DocumentFiles:
     def export_at_size_to(self, path: str, width: int) -> None:
         window = self.window
         with window.guard("Cannot export"):
-            device = pick_device(window.device_choice)
-            window.export_at_size.start(export_request(window.doc, width), device, path)
+            window.export_at_size.start(export_request(window.doc, width), window.rendering.backend(), path)
 
     def export_png(self, path: str) -> None:
         window = self.window

@@ -69,9 +69,8 @@ class ExportAtSize(QObject):
     saved = Signal(str)          # the path written
     failed = Signal(str)         # a message for the painter
 
-    def __init__(self, parent: QWidget, encoder=None):
+    def __init__(self, parent: QWidget):
         super().__init__(parent)
-        self.encoder = encoder
         self.worker: RenderWorker | None = None
         self.dialog: QProgressDialog | None = None
         self.path = ""
@@ -82,7 +81,8 @@ class ExportAtSize(QObject):
     def busy(self) -> bool:
         return self.worker is not None
 
-    def start(self, request: TransferRequest, device, path: str) -> None:
+    def start(self, request: TransferRequest, backend, path: str) -> None:
+        """Paint `request` on `backend` (client.LocalBackend or RemoteServer) and save it to `path`."""
         if self.busy:
             raise ValueError("an export is already running: wait for it or cancel it")
         self.jobs += 1
@@ -96,7 +96,7 @@ class ExportAtSize(QObject):
         self.dialog.setAutoReset(False)
         self.dialog.canceled.connect(self.cancel)
         self.dialog.show()
-        self.worker = RenderWorker(self.jobs, request, device, self.encoder)
+        self.worker = RenderWorker(self.jobs, request, backend)
         self.worker.progressed.connect(self._on_progress)
         self.worker.failed.connect(self._on_failure)
         self.worker.finished.connect(self._on_worker_finished)

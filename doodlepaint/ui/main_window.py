@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
         self.rendering = RenderSession(self, encoder)
-        self.export_at_size = ExportAtSize(self, encoder)
+        self.export_at_size = ExportAtSize(self)
         self.export_at_size.saved.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
         self.export_at_size.failed.connect(lambda message: QMessageBox.warning(self, "Cannot export", message))
         self.undo_group = QUndoGroup(self)

@@ -5,7 +5,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from doodlepaint.engine import DoodleError
-from doodlepaint.ui.remote import RemoteServer
+from doodlepaint.client.remote import RemoteServer
 
 REMOTE = "remote"                   # the device choice that renders on the remote server
 REMOTE_DEVICE = (REMOTE, "Remote server (Render → Remote Server…)")

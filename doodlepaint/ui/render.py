@@ -12,7 +12,6 @@ import logging
 from PySide6.QtCore import QObject, QThread, Signal
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest, run_transfer
-from doodlepaint.ui.remote import RemoteServer
 
 log = logging.getLogger(__name__)
 
@@ -23,18 +22,13 @@ class RenderWorker(QThread):
     progressed = Signal(int, object)     # job id, Progress
     failed = Signal(int, str)            # job id, message
 
-    def __init__(self, job: int, request: TransferRequest, device, encoder=None, parent=None):
+    def __init__(self, job: int, request: TransferRequest, backend, parent=None):
         super().__init__(parent)
-        self.job, self.request, self.device, self.encoder = job, request, device, encoder
+        self.job, self.request, self.backend = job, request, backend   # backend: LocalBackend or RemoteServer
 
     def run(self):
         try:
-            if isinstance(self.device, RemoteServer):
-                steps = self.device.run_transfer(self.request, self.isInterruptionRequested)
-            else:
-                steps = run_transfer(self.request, self.isInterruptionRequested, self.device, PREVIEW_INTERVAL,
-                                     encoder=self.encoder)
-            for progress in steps:
+            for progress in self.backend.run_transfer(self.request, self.isInterruptionRequested):
                 self.progressed.emit(self.job, progress)      # its frame is already a copy of its own
         except DoodleError as error:
             self.failed.emit(self.job, str(error))
@@ -60,10 +54,11 @@ class RenderController(QObject):
     def busy(self) -> bool:
         return self.worker is not None or self.pending is not None
 
-    def start(self, request: TransferRequest, device) -> int:
-        """Render `request`; a running job is cancelled first. Returns the new job's id."""
+    def start(self, request: TransferRequest, backend) -> int:
+        """Render `request` on `backend` (client.LocalBackend or RemoteServer); a running job is cancelled
+        first. Returns the new job's id."""
         self.job += 1
-        self.pending = (self.job, request, device)
+        self.pending = (self.job, request, backend)
         if self.worker is not None:
             self.worker.requestInterruption()
         else:
@@ -84,9 +79,9 @@ class RenderController(QObject):
             self._on_worker_finished()
 
     def _launch(self) -> None:
-        job, request, device = self.pending
+        job, request, backend = self.pending
         self.pending = None
-        self.worker = RenderWorker(job, request, device, self.encoder)
+        self.worker = RenderWorker(job, request, backend)
         self.worker.progressed.connect(self.on_progress)
         self.worker.failed.connect(self.on_failure)
         self.worker.finished.connect(self._on_worker_finished)

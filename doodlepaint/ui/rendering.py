@@ -11,13 +11,14 @@ import contextlib
 from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QMessageBox
 
-from doodlepaint.engine import DoodleError, pick_device
-from doodlepaint.engine.transfer import output_size
+from doodlepaint.client.backend import LocalBackend
+from doodlepaint.engine import PRESETS, DoodleError, pick_device
 from doodlepaint.engine.methods import method_info
+from doodlepaint.engine.transfer import output_size
 from doodlepaint.ui.live import LivePreview, ResultState, instant_request
 from doodlepaint.ui.qimages import qimage_from_rgb
 from doodlepaint.ui.remote_dialog import REMOTE, remote_server
-from doodlepaint.ui.render import RenderController, WarmUp
+from doodlepaint.ui.render import PREVIEW_INTERVAL, RenderController, WarmUp
 
 STALE_KINDS = ("done", "instant", "refining")     # pictures an edit makes out of date
 
@@ -117,11 +118,17 @@ class RenderSession:
             self.warm_thread = WarmUp(instant_request(window.doc.request()), device, window)
             self.warm_thread.start()
 
+    def backend(self):
+        """Where renders and exports run: the chosen device here, or the remote server."""
+        choice = self.window.device_choice
+        if choice == REMOTE:
+            return remote_server(self.window.settings)
+        return LocalBackend(pick_device(choice), self.controller.encoder, PREVIEW_INTERVAL)
+
     def start_job(self, request, stage: str) -> None:
         window = self.window
         with window.guard("Cannot render"):
-            choice = window.device_choice
-            device = remote_server(window.settings) if choice == REMOTE else pick_device(choice)
+            backend = self.backend()
             width, height = output_size(request)
             self.render_size = QSize(width, height)
             self.stage = stage
@@ -130,10 +137,10 @@ class RenderSession:
             if self.warm_thread is not None:
                 # the warm-up only fills caches the render fills too: two renders on the same cores slow both
                 self.warm_thread.requestInterruption()
-            self.controller.start(request, device)
+            self.controller.start(request, backend)
             window.progress_label.setText("Starting…")
-            one_pass = request.params.method in FEED_FORWARD
-            words = {"instant": "Painting the instant preview…" if request.params.method == "swap" else
+            one_pass = method_info(request.params.method).one_pass
+            words = {"instant": "Painting the instant preview…" if request.params.method == PRESETS["Instant"].method else
                      "Painting in one pass…", "refining": "Refining the instant preview…",
                      "render": "Painting in one pass…" if one_pass else "Rendering…"}
             self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
