@@ -31,6 +31,7 @@ qt-system-libs:
 	else sudo apt-get update -qq && sudo apt-get install -y -qq $$missing; fi
 
 test: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
 bench: $(STAMP)

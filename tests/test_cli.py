@@ -132,7 +132,7 @@ def test_instant_preset_renders_in_one_pass_with_the_shipped_decoder(scene):
 
 def test_refine_starts_from_the_instant_picture_with_the_shortened_schedule(scene, monkeypatch):
     import doodlepaint.engine.swap as swap
-    from conftest import TinyDecoder, TinyEncoder
+    from doubles import TinyDecoder, TinyEncoder
     import doodlepaint.engine.vgg as vgg
 
     monkeypatch.setattr(swap, "get_decoder", lambda layer, device="cpu": TinyDecoder())

@@ -76,7 +76,7 @@ def test_the_command_line_offers_and_renders_it(flat_method, tiny_document, tmp_
     request = tiny_document.request()
     for name, rgb in (("style", request.style), ("style_sem", request.palette[request.style_labels]),
                       ("doodle", request.palette[request.target_labels])):
-        Image.fromarray(rgb).save(tmp_path / f"{name}.png")
+        Image.fromarray(rgb.repeat(2, 0).repeat(2, 1)).save(tmp_path / f"{name}.png")   # 32 px: its smallest side
     out = tmp_path / "out.png"
     assert main(["render", "--style", str(tmp_path / "style.png"), "--target-map", str(tmp_path / "doodle.png"),
                  "--method", "flat", "--size", "32", "--out", str(out), "--quiet"]) == 0
@@ -85,7 +85,7 @@ def test_the_command_line_offers_and_renders_it(flat_method, tiny_document, tmp_
 
 
 def test_the_server_accepts_and_renders_it(flat_method, tiny_document, tiny_encoder):
-    from doodlepaint.ui.remote import RemoteServer
+    from doodlepaint.client.remote import RemoteServer
 
     from server_helpers import running_server
 

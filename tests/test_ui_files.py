@@ -110,7 +110,7 @@ def test_closing_with_unsaved_changes_asks(window, monkeypatch):
 
 
 def test_quitting_during_a_render_cancels_and_waits(window, qtbot):
-    from conftest import TinyEncoder
+    from doubles import TinyEncoder
     window.rendering.controller.encoder = TinyEncoder(delay=0.02)
     window.doc.params = window.doc.params.replace(iterations=400)
     with qtbot.waitSignal(window.rendering.controller.progressed, timeout=30_000):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import TinyEncoder
+from doubles import TinyEncoder
 
 
 def _shown(view) -> np.ndarray:
