@@ -65,7 +65,8 @@ from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from doodlepaint.engine.errors import DoodleError  # noqa: E402
-from doodlepaint.engine.params import INITS, METHODS, PATCH_SIZES, TransferParams  # noqa: E402
+from doodlepaint.engine.methods import method_names  # noqa: E402
+from doodlepaint.engine.params import INITS, PATCH_SIZES, TransferParams  # noqa: E402
 from doodlepaint.model.project import project_bytes, read_project  # noqa: E402
 
 SIDES = st.integers(1, 40)
@@ -111,7 +112,7 @@ def edits(draw):
         return kind, lambda document: document.set_style(painting)
     if kind == "params":
         params = draw(st.builds(
-            TransferParams, method=st.sampled_from(METHODS), alpha=st.floats(0, 1e4), beta=st.floats(0, 1e4),
+            TransferParams, method=st.sampled_from(method_names()), alpha=st.floats(0, 1e4), beta=st.floats(0, 1e4),
             gamma=st.floats(0, 1e4), patch_size=st.sampled_from(PATCH_SIZES), phases=st.integers(1, 6),
             iterations=st.integers(1, 100_000), size=st.none() | st.integers(16, 8192), seed=st.integers(0, 2 ** 31 - 1),
             smoothness=st.floats(0, 1e4), init=st.sampled_from(INITS), match_every=st.integers(1, 100_000),
