@@ -177,13 +177,18 @@ def test_opening_a_doodle_of_the_same_size_is_one_undo_step(window, qtbot, tmp_p
     assert np.array_equal(window.doc.target_ids, painted)
 
 
-def test_a_doodle_of_another_size_asks_before_dropping_the_strokes(window, qtbot, tmp_path):
+def test_a_doodle_of_another_size_keeps_the_strokes_undoable(window, qtbot, tmp_path):
+    before = window.doc.target_ids.copy()
     qtbot.mouseClick(window.doodle_view, Qt.MouseButton.LeftButton, pos=at(window.doodle_view, 3, 3))
     painted = window.doc.target_ids.copy()
+    assert not np.array_equal(painted, before)
     _save_doodle(tmp_path / "big.png", window, np.ones((32, 32), np.int64))
-    window.files.open_doodle(str(tmp_path / "big.png"))         # the recorded question answers no
-    assert window.messages[-1][1] == "Replace the doodle?"
-    assert np.array_equal(window.doc.target_ids, painted) and window.doodle_undo.canUndo()
+    window.files.open_doodle(str(tmp_path / "big.png"))         # no question: it is one undo step
+    assert window.doc.target_ids.shape == (32, 32) and window.messages == []
+    window.doodle_undo.undo()
+    assert np.array_equal(window.doc.target_ids, painted)
+    window.doodle_undo.undo()                                    # and the stroke before it
+    assert np.array_equal(window.doc.target_ids, before)
 
 
 def test_opening_a_label_map_over_a_corrected_one_asks_first(window, qtbot, tmp_path):
