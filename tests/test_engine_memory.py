@@ -67,9 +67,16 @@ def test_the_cli_refuses_what_does_not_fit_before_loading_anything(tmp_path, cap
     monkeypatch.setattr(images, "load_rgb", not_now)
     monkeypatch.setattr(vgg, "get_encoder", not_now)
     out = tmp_path / "big.png"
-    assert main(["render", "--demo", "--size", "8192", "--device", "cpu", "--out", str(out)]) == 2
+    # an optimisation at 8192 px does not fit this machine
+    assert main(["render", "--demo", "--size", "8192", "--working-size", "8192", "--device", "cpu",
+                 "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert "8192x6144 patch render needs about" in error and "this machine has" in error and "pixels wide" in error
+    # a print: its working render fits, the synthesis at 8192 px does not fit 1 GB
+    assert main(["render", "--demo", "--size", "8192", "--brush-scale", "4", "--max-memory", "1G", "--device", "cpu",
+                 "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "painting the print needs about" in error and "--max-memory is 1.0 GB" in error
     assert main(["render", "--demo", "--size", "512", "--max-memory", "1.5G", "--device", "cpu",
                  "--out", str(out)]) == 2
     error = capsys.readouterr().err
