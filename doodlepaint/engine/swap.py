@@ -22,6 +22,7 @@ from doodlepaint.engine.decoder import get_decoder
 from doodlepaint.engine.label_colours import label_colour_statistics, match_label_colours
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
+from doodlepaint.engine.synthesis import InitialField, crisp_picture
 
 SWAP_LAYER = "relu3_1"
 SWAP_NOISE = 64.0      # amplitude of the seed's noise: enough that a flat region draws varied patches
@@ -35,7 +36,8 @@ KEY_CHANNELS = 32
 BANK_PATCHES = 4096
 
 
-def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchStyle, torch.Tensor, torch.Tensor]:
+def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple:
+    """(bank, the painting's label colour means and spreads, (feature rows, columns, bank stride))."""
     from doodlepaint.engine.transfer import _image_tensor, _label_masks, _pool_to
 
     params = request.params
@@ -52,30 +54,52 @@ def _style_bank(request: TransferRequest, plan, encoder, device) -> tuple[PatchS
         stride = max(params.style_stride, math.ceil(math.sqrt(positions / BANK_PATCHES)))
         bank = PatchStyle(features, _pool_to(masks, features), params.patch_size, params.gamma, stride,
                           key_channels=KEY_CHANNELS)
-        return (bank, *label_colour_statistics(style, masks))
+        return (bank, *label_colour_statistics(style, masks), (*features.shape[-2:], stride))
 
     return style_cache.get(key, build)
 
 
 @torch.no_grad()
 def swap_image(request: TransferRequest, plan, encoder, device, generator: torch.Generator) -> torch.Tensor:
-    """The instant picture at the plan's size, (1, 3, H, W) float 0..255."""
+    """The instant picture at the plan's size, (1, 3, H, W) float 0..255: decoded, then copied crisp from the
+    painting's pixels along the swap's own field (the decoder alone is soft, with halos at label borders)."""
+    image, field = swap_image_and_field(request, plan, encoder, device, generator)
+    return crisp_picture(request, plan, image, initial=field)
+
+
+def swap_field(index: torch.Tensor, geometry, size: tuple[int, int], k: int) -> InitialField:
+    """The painting pixel (at the plan's style size) each SWAP_LAYER position of the output took its patch's
+    centre from: the bank's patch `index` per output patch, as a field over the whole feature map."""
+    rows, columns, stride = geometry
+    per_row = (columns - k) // stride + 1
+    centre = torch.stack([index // per_row * stride, index % per_row * stride], -1) + k // 2
+    centre = centre.reshape(size[0] - k + 1, size[1] - k + 1, 2).permute(2, 0, 1)[None].float()
+    centre = torch.nn.functional.pad(centre, (k // 2,) * 4, mode="replicate")[0].permute(1, 2, 0).long()
+    factor = 4           # SWAP_LAYER is a quarter of the picture's size: a position's centre pixel
+    return InitialField((centre * factor + factor // 2 - 1).cpu().numpy(), (rows * factor, columns * factor))
+
+
+@torch.no_grad()
+def swap_image_and_field(request: TransferRequest, plan, encoder, device,
+                         generator: torch.Generator) -> tuple[torch.Tensor, InitialField]:
+    """The decoded instant picture and the swap's field (where in the painting each position came from)."""
     from doodlepaint.engine.transfer import _initial, _label_masks, _pool_to
 
     decoder = get_decoder(SWAP_LAYER, device)
-    bank, style_mean, style_std = _style_bank(request, plan, encoder, device)
+    bank, style_mean, style_std, geometry = _style_bank(request, plan, encoder, device)
     # The swap seeds itself from the label colours (or the photo); an image to refine is the optimisation's.
     init = request.params.init if request.params.init in ("noise", "colours", "content") else "auto"
     seed = _initial(request, plan, generator, device, noise=SWAP_NOISE, init=init)
     features = encoder(seed, (SWAP_LAYER,))[SWAP_LAYER]
     masks = _label_masks(request.target_labels, len(request.palette), plan.width, plan.height, device)
-    swapped = bank.swap(features, _pool_to(masks, features))
+    index = bank.match(features, _pool_to(masks, features))
+    swapped = bank.swap(features, _pool_to(masks, features), index=index)
     image = decoder(swapped.contiguous(memory_format=torch.channels_last))
     if image.shape[-2:] != seed.shape[-2:]:      # a side that is not a multiple of 4 loses a pixel or two
         image = torch.nn.functional.interpolate(image, size=seed.shape[-2:], mode="bilinear", align_corners=False)
     if request.params.gamma > 0:      # with the labels off, their colours are no guide either
         image = match_label_colours(image, masks, style_mean, style_std)
-    return image.clamp(0, 255)
+    return image.clamp(0, 255), swap_field(index, geometry, tuple(features.shape[-2:]), bank.k)
 
 
 def run_swap(request: TransferRequest, should_stop: Callable[[], bool], device: torch.device,
