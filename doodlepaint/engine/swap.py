@@ -67,16 +67,17 @@ def swap_image(request: TransferRequest, plan, encoder, device, generator: torch
     return crisp_picture(request, plan, image, initial=field)
 
 
-def swap_field(index: torch.Tensor, geometry, size: tuple[int, int], k: int) -> InitialField:
-    """The painting pixel (at the plan's style size) each SWAP_LAYER position of the output took its patch's
+def swap_field(index: torch.Tensor, geometry, size: tuple[int, int], k: int, plan) -> InitialField:
+    """Which painting pixel (at the plan's style size) each SWAP_LAYER position of the output took its patch's
     centre from: the bank's patch `index` per output patch, as a field over the whole feature map."""
     rows, columns, stride = geometry
     per_row = (columns - k) // stride + 1
     centre = torch.stack([index // per_row * stride, index % per_row * stride], -1) + k // 2
     centre = centre.reshape(size[0] - k + 1, size[1] - k + 1, 2).permute(2, 0, 1)[None].float()
-    centre = torch.nn.functional.pad(centre, (k // 2,) * 4, mode="replicate")[0].permute(1, 2, 0).long()
-    factor = 4           # SWAP_LAYER is a quarter of the picture's size: a position's centre pixel
-    return InitialField((centre * factor + factor // 2 - 1).cpu().numpy(), (rows * factor, columns * factor))
+    centre = torch.nn.functional.pad(centre, (k // 2,) * 4, mode="replicate")[0].permute(1, 2, 0)
+    scale = centre.new_tensor([plan.style_height / rows, plan.style_width / columns])
+    sources = ((centre + 0.5) * scale).long()          # the centre pixel of the position's cell
+    return InitialField(sources.cpu().numpy(), (plan.style_height, plan.style_width))
 
 
 @torch.no_grad()
@@ -99,7 +100,7 @@ def swap_image_and_field(request: TransferRequest, plan, encoder, device,
         image = torch.nn.functional.interpolate(image, size=seed.shape[-2:], mode="bilinear", align_corners=False)
     if request.params.gamma > 0:      # with the labels off, their colours are no guide either
         image = match_label_colours(image, masks, style_mean, style_std)
-    return image.clamp(0, 255), swap_field(index, geometry, tuple(features.shape[-2:]), bank.k)
+    return image.clamp(0, 255), swap_field(index, geometry, tuple(features.shape[-2:]), bank.k, plan)
 
 
 def run_swap(request: TransferRequest, should_stop: Callable[[], bool], device: torch.device,

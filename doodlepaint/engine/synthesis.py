@@ -615,6 +615,8 @@ def crisp_picture(request, plan, image: torch.Tensor, initial: InitialField | No
     pixels at the scale the render used (plan.style_width x style_height), guided by the picture itself: the
     painting's marks instead of a decoder's or an optimiser's softer ones. Given the render's own
     correspondence (`initial`), one vote along it; else coarse to fine from random sources. None if stopped."""
+    if request.params.beta == 0:        # the painting's weight off: nothing of it to copy
+        return image
     painting = image.new_tensor(request.style).permute(2, 0, 1)[None]
     if (plan.style_height, plan.style_width) != tuple(painting.shape[-2:]):
         painting = F.interpolate(painting, size=(plan.style_height, plan.style_width), mode="bicubic",

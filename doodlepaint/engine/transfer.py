@@ -22,6 +22,7 @@ from doodlepaint.engine.gram import GRAM_LAYERS, GramStyle
 from doodlepaint.engine.labels import check_shared_labels
 from doodlepaint.engine.params import MAX_SIZE, Progress, TransferRequest
 from doodlepaint.engine.patch import PatchStyle
+from doodlepaint.engine.synthesis import crisp_picture
 from doodlepaint.engine.vgg import get_encoder
 
 PATCH_LAYERS = ("relu3_1", "relu4_1")
@@ -376,6 +377,10 @@ def _optimise(request: TransferRequest, should_stop: Callable[[], bool], device:
                 if finished_phase:
                     phase_seconds.append(now - phase_started)
                 last = finished_phase and index == len(plans) - 1
+                if last:        # every render ends crisp: its picture copied from the painting's own marks
+                    x = crisp_picture(request, plan, x.detach(), should_stop=should_stop)
+                    if x is None:
+                        raise _Stop
                 completed = sum(work[:index]) + work[index] * done / plan.iterations
                 fraction = min(1.0, completed / sum(work))
                 eta = (now - started) * (1 - fraction) / max(fraction, 1e-9)
