@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import Progress, TransferRequest
@@ -50,13 +51,22 @@ def uses_print_pipeline(request: TransferRequest, settings: PrintSettings) -> bo
     return output_size(request)[0] > settings.working_width(request)
 
 
-def print_labels(request: TransferRequest) -> np.ndarray:
-    """The doodle's label ids at the print's size (nearest: labels never blend)."""
+def print_labels(request: TransferRequest, band: int = 256) -> np.ndarray:
+    """The doodle's label ids at the print's size: each label's mask interpolated (bilinear) and the largest
+    taken, so that a border drawn pixel by pixel becomes a smooth line, not an enlarged staircase; band by
+    band, so no float map of the whole print exists."""
     width, height = output_size(request)
-    source_h, source_w = request.target_labels.shape
-    rows = np.minimum(((np.arange(height) + 0.5) * source_h / height).astype(np.int64), source_h - 1)
-    columns = np.minimum(((np.arange(width) + 0.5) * source_w / width).astype(np.int64), source_w - 1)
-    return request.target_labels.astype(np.int32)[rows[:, None], columns[None, :]]
+    ids = torch.from_numpy(request.target_labels.astype(np.int64))
+    present = torch.unique(ids)
+    masks = (ids[None] == present[:, None, None]).float()[None]             # (1, K, h, w)
+    xs = (torch.arange(width) + 0.5) / width * 2 - 1
+    labels = np.empty((height, width), np.int32)
+    for top in range(0, height, band):
+        ys = (torch.arange(top, min(height, top + band)) + 0.5) / height * 2 - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None]
+        weights = F.grid_sample(masks, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        labels[top:top + band] = present[weights[0].argmax(0)].numpy()
+    return labels
 
 
 def synthesis_params(request: TransferRequest, settings: PrintSettings) -> SynthesisParams:
