@@ -37,7 +37,6 @@ GUIDE_WEIGHT = 1.0
 COHERENCE_WEIGHT = 0.5     # the current output against the painting's own pixels, relative to the guide
 LABEL_COST = 3 * 64.0 ** 2  # a neighbour of another label costs like a colour 64 levels off in each channel,
                             # at gamma 50 (the paper's default); scales with gamma
-INVALID_COST = 1e9
 MIN_GUIDE_BLUR = 2.0
 RANDOM_BLOCK = 8           # random search moves blocks of this many pixels together, so they stay coherent
 MIN_LEVEL_SIDE = 48        # the coarsest level keeps the output's and the painting's shorter side above this
