@@ -74,7 +74,8 @@ def main() -> int:
     parser.add_argument("--brush-scale", type=float, default=1.0)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (OMP_NUM_THREADS) in each render")
-    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "print")
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "print",
+                        help="where the prints, crops and results.json go (default out/print, not committed)")
     options = parser.parse_args()
     options.out.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONPATH=str(ROOT))

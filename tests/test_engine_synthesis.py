@@ -111,21 +111,24 @@ def gradient_energy_by_column(image: np.ndarray, labels: np.ndarray) -> np.ndarr
 
 
 def test_tiles_leave_no_seam():
-    """Across tile borders the picture changes no more than between any two columns (or rows) elsewhere:
-    the border's mean gradient energy lies within two standard errors of the others' mean."""
+    """Across tile borders the picture changes no more than across the same rows and columns of the picture
+    made in one tile (the doodle alone makes some rows busier than others), within two standard errors."""
     tile = 16
     for axis in ("columns", "rows"):
-        borders, inside = [], []
-        for seed in (1, 2, 3):
-            painting, painting_labels, target, image, field = run(height=64, width=96, tile=tile, levels=2, seed=seed)
-            if axis == "rows":
-                image, target = image.transpose(1, 0, 2), target.T
-            energy = gradient_energy_by_column(image, target)
-            crossing = np.arange(tile - 1, image.shape[1] - 1, tile)  # the step from x to x + 1 crosses tiles
-            borders += energy[crossing].tolist()
-            inside += np.delete(energy, crossing).tolist()
-        limit = np.mean(inside) + 2 * np.std(inside) / np.sqrt(len(borders))
-        assert np.mean(borders) <= limit, (axis, np.mean(borders), np.mean(inside))
+        tiled, whole, inside = [], [], []
+        for seed in range(1, 7):
+            for size, energies in ((tile, tiled), (1024, whole)):
+                painting, painting_labels, target, image, field = run(height=64, width=96, tile=size, levels=2,
+                                                                      seed=seed)
+                if axis == "rows":
+                    image, target = image.transpose(1, 0, 2), target.T
+                energy = gradient_energy_by_column(image, target)
+                crossing = np.arange(tile - 1, image.shape[1] - 1, tile)  # the step from x to x + 1 crosses tiles
+                energies += energy[crossing].tolist()
+                if size == tile:
+                    inside += np.delete(energy, crossing).tolist()
+        error = np.std(inside) / np.sqrt(len(tiled))
+        assert np.mean(tiled) <= np.mean(whole) + 2 * error, (axis, np.mean(tiled), np.mean(whole), np.mean(inside))
 
 
 class LargestTensor(TorchDispatchMode):

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QFileDialog, QProgressDialog, QPushButton
 
 from doodlepaint.engine.export import read_png_metadata
 from doodlepaint.ui import export_size
-from doodlepaint.ui.export_size import export_request, export_widths, fine_phases
+from doodlepaint.ui.export_size import expectation, export_request, export_widths, fine_phases
 
 
 @pytest.fixture
@@ -48,22 +48,32 @@ def test_export_suggests_the_projects_name(window, qtbot, dialogs, tmp_path):
 
 def test_offered_sizes_and_the_phases_above_the_preview():
     assert export_widths(256) == [("2× the preview (512 px wide)", 512), ("4× the preview (1024 px wide)", 1024),
-                                  ("2048 px wide", 2048)]
+                                  ("2048 px wide", 2048), ("A4 at 300 dpi (3508 px wide)", 3508),
+                                  ("4096 px wide", 4096), ("A3 at 300 dpi (4961 px wide)", 4961)]
+    assert [width for _, width in export_widths(1024, landscape=False)] == [2048, 2480, 3508, 4096]
     assert [fine_phases(256, width) for width in (512, 1024, 2048, 300)] == [1, 2, 3, 1]
+
+
+def test_the_dialog_says_the_memory_and_time_to_expect(tiny_document):
+    tiny_document.result = np.full((16, 16, 3), 7, np.uint8)
+    assert expectation(tiny_document, 4096).startswith("4096×4096 px: about ")
+    small, large = (float(expectation(tiny_document, width).split("about ")[1].split(" GB")[0])
+                    for width in (1024, 4096))
+    assert 0 < small < large and "min on a 2-core CPU" in expectation(tiny_document, 4096)
 
 
 def test_the_export_request_starts_from_the_preview(tiny_document):
     tiny_document.result = np.full((24, 32, 3), 7, np.uint8)
-    request = export_request(tiny_document, 128)
-    assert request.params.init == "image" and request.params.size == 128 and request.params.phases == 2
-    assert request.init_image is tiny_document.result
-    assert request.target_labels is not tiny_document.target_ids          # painting on goes unseen
+    job = export_request(tiny_document, 128)
+    assert job.request.params.size == 128 and job.settings.working_size == 32
+    assert job.working is tiny_document.result
+    assert job.request.target_labels is not tiny_document.target_ids          # painting on goes unseen
 
 
 def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_path, monkeypatch):
     _render(window, qtbot)
     assert window.doc.result.shape[1] == 32
-    monkeypatch.setattr(export_size, "ask_export_width", lambda parent, preview: 64)
+    monkeypatch.setattr(export_size, "ask_export_width", lambda parent, preview, document=None: 64)
     started = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: started.append(a[2]) or (str(tmp_path / "big.png"), ""))
@@ -74,7 +84,10 @@ def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_p
     image = np.asarray(Image.open(tmp_path / "big.png"))
     assert image.shape == (64, 64, 3)
     meta = read_png_metadata(tmp_path / "big.png")
-    assert meta["params"]["size"] == 64 and meta["params"]["init"] == "image" and meta["labels"] == ["a", "b"]
+    assert meta["params"]["size"] == 64 and meta["labels"] == ["a", "b"]
+    assert meta["print"]["working_size"] == 32                      # copied from the painting, guided by the preview
+    style_colours = {tuple(c) for c in window.doc.style.reshape(-1, 3)}
+    assert {tuple(c) for c in image[20:44, 4:12].reshape(-1, 3)} <= style_colours
     assert window.export_at_size.dialog is None
 
 

@@ -23,6 +23,7 @@ from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.plan import PhasePlan, plan_phases
 from doodlepaint.engine.seeds import initial_image
 from doodlepaint.engine.swap import swap_image
+from doodlepaint.engine.synthesis import crisp_picture
 from doodlepaint.engine.tensors import frame_array, image_tensor, label_masks, pool_to
 
 CONTENT_LAYER = "relu4_2"
@@ -218,6 +219,10 @@ class Optimisation(Method):
                 if finished_phase:
                     phase_seconds.append(now - phase_started)
                 last = finished_phase and index == len(plans) - 1
+                if last:        # every render ends crisp: its picture copied from the painting's own marks
+                    x = crisp_picture(request, plan, x.detach(), should_stop=should_stop)
+                    if x is None:
+                        raise _Stop
                 completed = sum(work[:index]) + work[index] * done / plan.iterations
                 fraction = min(1.0, completed / sum(work))
                 eta = (now - started) * (1 - fraction) / max(fraction, 1e-9)

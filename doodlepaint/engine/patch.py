@@ -88,17 +88,19 @@ class PatchStyle:
                 self.retries.append(f"out of GPU memory: retrying the patch match in chunks of {self.chunk}")
 
     @torch.no_grad()
-    def swap(self, features: torch.Tensor, labels: torch.Tensor, stride: int = 1) -> torch.Tensor:
+    def swap(self, features: torch.Tensor, labels: torch.Tensor, stride: int = 1,
+             index: torch.Tensor | None = None) -> torch.Tensor:
         """Chen & Schmidt's style swap: every patch of `features` (every `stride`-th one; below the patch
         size they still cover every position) replaced by its best style patch, the overlaps averaged.
-        Same shape as `features`."""
+        Same shape as `features`. `index`: the match, if the caller made it already (at stride 1)."""
         height, width = features.shape[-2:]
         # the last row and column of patches must reach the border: pad by what the stride leaves over
         pad_h, pad_w = (-(height - self.k)) % stride, (-(width - self.k)) % stride
         if pad_h or pad_w:
             features = F.pad(features, (0, pad_w, 0, pad_h), mode="replicate")
             labels = None if labels is None else F.pad(labels, (0, pad_w, 0, pad_h), mode="replicate")
-        index = self.match(features, labels, stride)
+        if index is None:
+            index = self.match(features, labels, stride)
         field = _MatchedField.build(self.targets, index, tuple(features.shape[-2:]), self.k, stride)
         return (field.folded / field.cover)[..., :height, :width]
 

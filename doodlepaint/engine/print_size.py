@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import Progress, TransferRequest
@@ -26,6 +27,8 @@ DEFAULT_WORKING_SIZE = 512
 PRINT_PATCH_SIZE = 5
 # Share of the progress bar for the working render: it is the smaller part of a print's time.
 WORKING_SHARE = 0.3
+# Seconds per million print pixels on the 2-core CPU (synthesis only; measured under load, so high).
+SECONDS_PER_MEGAPIXEL = 25.0
 # Bytes per print pixel the synthesis holds (output, field, labels, the PNG's copy) and per painting pixel
 # (its tables for search and vote, label order), measured from the tensors it makes; a tile's working set.
 BYTES_PER_PRINT_PIXEL = 30
@@ -48,13 +51,22 @@ def uses_print_pipeline(request: TransferRequest, settings: PrintSettings) -> bo
     return output_size(request)[0] > settings.working_width(request)
 
 
-def print_labels(request: TransferRequest) -> np.ndarray:
-    """The doodle's label ids at the print's size (nearest: labels never blend)."""
+def print_labels(request: TransferRequest, band: int = 256) -> np.ndarray:
+    """The doodle's label ids at the print's size: each label's mask interpolated (bilinear) and the largest
+    taken, so that a border drawn pixel by pixel becomes a smooth line, not an enlarged staircase; band by
+    band, so no float map of the whole print exists."""
     width, height = output_size(request)
-    source_h, source_w = request.target_labels.shape
-    rows = np.minimum(((np.arange(height) + 0.5) * source_h / height).astype(np.int64), source_h - 1)
-    columns = np.minimum(((np.arange(width) + 0.5) * source_w / width).astype(np.int64), source_w - 1)
-    return request.target_labels.astype(np.int32)[rows[:, None], columns[None, :]]
+    ids = torch.from_numpy(request.target_labels.astype(np.int64))
+    present = torch.unique(ids)
+    masks = (ids[None] == present[:, None, None]).float()[None]             # (1, K, h, w)
+    xs = (torch.arange(width) + 0.5) / width * 2 - 1
+    labels = np.empty((height, width), np.int32)
+    for top in range(0, height, band):
+        ys = (torch.arange(top, min(height, top + band)) + 0.5) / height * 2 - 1
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None]
+        weights = F.grid_sample(masks, grid, mode="bilinear", padding_mode="border", align_corners=False)
+        labels[top:top + band] = present[weights[0].argmax(0)].numpy()
+    return labels
 
 
 def synthesis_params(request: TransferRequest, settings: PrintSettings) -> SynthesisParams:
@@ -70,6 +82,12 @@ def expected_memory(request: TransferRequest, settings: PrintSettings) -> int:
     width, height = output_size(request)
     painting_pixels = request.style.shape[0] * request.style.shape[1] * settings.brush_scale ** 2
     return int(width * height * BYTES_PER_PRINT_PIXEL + painting_pixels * BYTES_PER_PAINTING_PIXEL + TILE_BYTES)
+
+
+def expected_seconds(request: TransferRequest) -> float:
+    """About how long the synthesis takes on a 2-core CPU (a GPU is faster), beside the working render."""
+    width, height = output_size(request)
+    return width * height / 1e6 * SECONDS_PER_MEGAPIXEL
 
 
 def working_request(request: TransferRequest, settings: PrintSettings) -> TransferRequest:
@@ -93,33 +111,38 @@ def check_print(request: TransferRequest, settings: PrintSettings) -> np.ndarray
 
 def run_print(request: TransferRequest, settings: PrintSettings = PrintSettings(),
               should_stop: Callable[[], bool] | None = None, device: torch.device | str = "cpu",
-              encoder=None) -> Iterator[Progress]:
-    """The working render, then the synthesis at print size: Progress throughout, the print as the last
-    frame (done). Stopping yields nothing more and writes nothing."""
+              encoder=None, working: np.ndarray | None = None) -> Iterator[Progress]:
+    """The working render (or `working`, one already made: the app's preview), then the synthesis at print
+    size: Progress throughout, the print as the last frame (done). Stopping yields nothing more."""
     should_stop = should_stop or (lambda: False)
     labels = check_print(request, settings)
     started = time.perf_counter()
     last = None
-    for last in run_transfer(working_request(request, settings), should_stop, device, math.inf, encoder):
-        now = time.perf_counter()
-        fraction = WORKING_SHARE * last.fraction
-        yield dataclasses.replace(last, phases=last.phases + 1, done=False, fraction=fraction, elapsed=now - started,
-                                  eta=(now - started) * (1 - fraction) / max(fraction, 1e-9))
-    if last is None or not last.done or should_stop():
-        return
-    working_frame, phases, working_seconds = last.frame, last.phases + 1, last.phase_seconds
+    if working is None:
+        for last in run_transfer(working_request(request, settings), should_stop, device, math.inf, encoder):
+            now = time.perf_counter()
+            fraction = WORKING_SHARE * last.fraction
+            yield dataclasses.replace(last, phases=last.phases + 1, done=False, fraction=fraction,
+                                      elapsed=now - started, eta=(now - started) * (1 - fraction) / max(fraction, 1e-9))
+        if last is None or not last.done or should_stop():
+            return
+        working = last.frame
+    phases = last.phases + 1 if last is not None else 1
+    working_seconds = last.phase_seconds if last is not None else ()
+    peak_memory = last.peak_memory if last is not None else 0
+    working_frame, share = working, WORKING_SHARE if last is not None else 0.0
     synthesis_started = time.perf_counter()
     steps = synthesise(request.style, request.style_labels, labels, working_frame, synthesis_params(request, settings),
                        should_stop=should_stop, device=device)
     for step in _memory_checked(steps, request, settings):
         now = time.perf_counter()
-        fraction = WORKING_SHARE + (1 - WORKING_SHARE) * step.fraction
+        fraction = share + (1 - share) * step.fraction
         done = step.done
         yield Progress(phase=phases, phases=phases, step=step.step, steps=step.steps, total_step=step.step,
                        total_steps=step.steps, loss=0.0, elapsed=now - started,
                        eta=0.0 if done else (now - started) * (1 - fraction) / fraction, frame=step.image, done=done,
                        phase_seconds=working_seconds + ((now - synthesis_started,) if done else ()),
-                       fraction=1.0 if done else fraction, stage="print", peak_memory=last.peak_memory)
+                       fraction=1.0 if done else fraction, stage="print", peak_memory=peak_memory)
 
 
 def _memory_checked(steps: Iterator, request: TransferRequest, settings: PrintSettings) -> Iterator:

@@ -317,7 +317,7 @@ class DocumentFiles:
             QMessageBox.information(window, "Nothing to export", "Render first: Export at Size starts from the "
                                     "finished render and paints it bigger.")
             return
-        width = export_size.ask_export_width(window, window.doc.result.shape[1])
+        width = export_size.ask_export_width(window, window.doc.result.shape[1], window.doc)
         path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
         if path:
             self.export_at_size_to(path, width)

@@ -1,34 +1,59 @@
-"""Export at size: the final picture rendered bigger than the preview, with a progress dialog and cancel.
+"""Export at size: the final picture printed bigger than the preview, with a progress dialog and cancel.
 
-Painters preview small and print large. A big render from scratch repeats the coarse phases that the
-preview already settled, so the export starts from the preview, upscaled (the engine's init "image"),
-and runs only the phases above the preview's size: 2x the preview is one phase, 4x two.
-It runs in a QThread like every render, so the window stays usable; the PNG is written atomically.
+Painters preview small and print large. The preview settled the composition, so the export is the print
+pipeline (engine/print_size.py) with the preview as its working render: the print is copied at full size
+from the painting's own pixels, guided by the labels and the preview. The dialog offers 2x, 4x, 2048,
+4096 px and A4/A3 at 300 dpi and says the memory and time it expects. It runs in a QThread like every
+render, so the window stays usable; cancel writes nothing; the PNG is written atomically. Against a render
+server the export is the server's optimisation at size, from the preview upscaled (its phases above the
+preview's size only).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QProgressDialog, QWidget
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QProgressDialog,
+                               QWidget)
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest
 from doodlepaint.engine.export import save_render
+from doodlepaint.engine.params import MAX_SIZE
+from doodlepaint.engine.print_size import PrintSettings, expected_memory, expected_seconds, print_metadata
 from doodlepaint.model.document import Document
 from doodlepaint.ui.render import RenderWorker
 
-FIXED_WIDTHS = (1024, 2048)
+FIXED_WIDTHS = (2048, 4096)
+# A4 and A3 at 300 dpi: their long and short sides in pixels
+PAPER = {"A4": (3508, 2480), "A3": (4961, 3508)}
 MAX_PHASES = 6
 
 
-def export_widths(preview_width: int) -> list[tuple[str, int]]:
-    """The offered sizes: 2x and 4x the preview, then the usual print widths larger than the preview."""
+@dataclasses.dataclass(frozen=True, eq=False)
+class PrintJob:
+    """An export: the request at the print's size, the print's settings, the preview it starts from."""
+
+    request: TransferRequest
+    settings: PrintSettings
+    working: np.ndarray
+
+
+def export_widths(preview_width: int, landscape: bool = True) -> list[tuple[str, int]]:
+    """The offered sizes: 2x and 4x the preview, 2048 and 4096 px, A4 and A3 at 300 dpi (the doodle's
+    orientation), each wider than the preview and within the size limit, smallest first."""
     choices = [(f"{factor}× the preview ({factor * preview_width} px wide)", factor * preview_width)
                for factor in (2, 4)]
-    choices += [(f"{width} px wide", width) for width in FIXED_WIDTHS
-                if width > preview_width and width not in {w for _, w in choices}]
-    return sorted(choices, key=lambda choice: choice[1])
+    choices += [(f"{width} px wide", width) for width in FIXED_WIDTHS]
+    choices += [(f"{paper} at 300 dpi ({sides[0 if landscape else 1]} px wide)", sides[0 if landscape else 1])
+                for paper, sides in PAPER.items()]
+    seen, offered = set(), []
+    for text, width in sorted(choices, key=lambda choice: choice[1]):
+        if preview_width < width <= MAX_SIZE and width not in seen:
+            seen.add(width)
+            offered.append((text, width))
+    return offered
 
 
 def fine_phases(preview_width: int, width: int) -> int:
@@ -36,29 +61,56 @@ def fine_phases(preview_width: int, width: int) -> int:
     return max(1, min(MAX_PHASES, math.ceil(math.log2(width / preview_width) - 1e-9)))
 
 
-def export_request(document: Document, width: int) -> TransferRequest:
-    """The document's render at `width`, starting from its finished preview. The maps are copies: the
-    painter may go on painting while the export runs in its thread."""
+def export_request(document: Document, width: int, brush_scale: float = 1.0) -> PrintJob:
+    """The document's print at `width`, from its finished preview. The maps are copies: the painter may go
+    on painting while the export runs in its thread."""
     preview = document.result
-    params = document.params.replace(size=width, init="image", phases=fine_phases(preview.shape[1], width))
-    return TransferRequest(style=document.style, style_labels=document.style_ids.copy(),
-                           target_labels=document.target_ids.copy(), palette=document.palette.copy(),
-                           params=params, content=document.content, init_image=preview,
-                           label_names=tuple(document.names))
+    params = document.params.replace(size=width)
+    request = TransferRequest(style=document.style, style_labels=document.style_ids.copy(),
+                              target_labels=document.target_ids.copy(), palette=document.palette.copy(),
+                              params=params, content=document.content, label_names=tuple(document.names))
+    return PrintJob(request, PrintSettings(working_size=preview.shape[1], brush_scale=brush_scale), preview)
 
 
-def ask_export_width(parent: QWidget, preview_width: int) -> int | None:
+def remote_request(job: PrintJob) -> TransferRequest:
+    """For a render server: its optimisation at the print's size, from the preview upscaled, only the phases
+    above the preview's size."""
+    width = job.request.params.size
+    params = job.request.params.replace(init="image", phases=fine_phases(job.working.shape[1], width))
+    return dataclasses.replace(job.request, params=params, init_image=job.working)
+
+
+def expectation(document: Document, width: int, brush_scale: float = 1.0) -> str:
+    """What the dialog says before the export starts: its size, memory and time."""
+    job = export_request(document, width, brush_scale)
+    height = round(document.target_ids.shape[0] * width / document.target_ids.shape[1])
+    memory = expected_memory(job.request, job.settings) / 1024 ** 3
+    seconds = expected_seconds(job.request)
+    return (f"{width}×{height} px: about {memory:.1f} GB of memory and {max(1, round(seconds / 60))} min "
+            "on a 2-core CPU (less on a GPU)")
+
+
+def ask_export_width(parent: QWidget, preview_width: int, document: Document | None = None) -> int | None:
     dialog = QDialog(parent)
     dialog.setWindowTitle("Export at size")
     sizes = QComboBox()
-    for text, width in export_widths(preview_width):
+    landscape = document is None or document.target_ids.shape[1] >= document.target_ids.shape[0]
+    for text, width in export_widths(preview_width, landscape):
         sizes.addItem(text, width)
-    sizes.setToolTip("The export starts from the preview and paints only the finer detail: bigger takes longer.")
+    sizes.setToolTip("The print is copied from the painting's own brush marks, guided by the preview.")
+    expected = QLabel()
+
+    def show_expectation():
+        if document is not None and sizes.currentData() is not None:
+            expected.setText(expectation(document, sizes.currentData()))
+    sizes.currentIndexChanged.connect(show_expectation)
+    show_expectation()
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
     buttons.accepted.connect(dialog.accept)
     buttons.rejected.connect(dialog.reject)
     layout = QFormLayout(dialog)
     layout.addRow("Size", sizes)
+    layout.addRow("Expect", expected)
     layout.addRow(buttons)
     return sizes.currentData() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
@@ -75,18 +127,22 @@ class ExportAtSize(QObject):
         self.dialog: QProgressDialog | None = None
         self.path = ""
         self.request: TransferRequest | None = None
+        self.job: PrintJob | None = None
+        self.printing = False          # the print pipeline here, not a server's optimisation
         self.jobs = 0
 
     @property
     def busy(self) -> bool:
         return self.worker is not None
 
-    def start(self, request: TransferRequest, backend, path: str) -> None:
-        """Paint `request` on `backend` (client.LocalBackend or RemoteServer) and save it to `path`."""
+    def start(self, job: PrintJob, backend, path: str) -> None:
+        """Paint `job` on `backend` (client.LocalBackend or RemoteServer) and save it to `path`: here the print
+        pipeline from the preview; a server, which has no print pipeline, runs its optimisation at size."""
         if self.busy:
             raise ValueError("an export is already running: wait for it or cancel it")
         self.jobs += 1
-        self.request, self.path = request, path
+        self.job, self.request, self.path = job, job.request, path
+        request = job.request
         self.dialog = QProgressDialog(f"Painting {path} at {request.params.size} px…", "Cancel", 0, 1000,
                                       self.parent())
         self.dialog.setWindowTitle("Export at size")
@@ -96,7 +152,13 @@ class ExportAtSize(QObject):
         self.dialog.setAutoReset(False)
         self.dialog.canceled.connect(self.cancel)
         self.dialog.show()
-        self.worker = RenderWorker(self.jobs, request, backend)
+        print_backend = getattr(backend, "for_print", None)
+        self.printing = print_backend is not None
+        if self.printing:
+            self.worker = RenderWorker(self.jobs, request, print_backend(job.settings, job.working))
+        else:
+            self.request = remote_request(job)
+            self.worker = RenderWorker(self.jobs, self.request, backend)
         self.worker.progressed.connect(self._on_progress)
         self.worker.failed.connect(self._on_failure)
         self.worker.finished.connect(self._on_worker_finished)
@@ -121,15 +183,17 @@ class ExportAtSize(QObject):
         if self.dialog is not None:
             self.dialog.setValue(round(1000 * progress.fraction))
             left = f", about {progress.eta:.0f} s left" if progress.eta_known and not progress.done else ""
-            self.dialog.setLabelText(f"Painting {self.path} at {self.request.params.size} px: phase "
-                                     f"{progress.phase}/{progress.phases}{left}")
+            stage = "copying the painting's marks" if progress.stage == "print" else \
+                f"phase {progress.phase}/{progress.phases}"
+            self.dialog.setLabelText(f"Painting {self.path} at {self.request.params.size} px: {stage}{left}")
         if progress.done:
             self._save(progress.frame)
 
     def _save(self, frame: np.ndarray) -> None:
         self._close_dialog()
         try:
-            save_render(self.path, frame, self.request.params, labels=list(self.request.label_names))
+            extra = print_metadata(self.job.request, self.job.settings) if self.printing else {}
+            save_render(self.path, frame, self.request.params, labels=list(self.request.label_names), **extra)
         except (DoodleError, OSError, ValueError) as error:
             self.failed.emit(str(error))
         else:
