@@ -26,6 +26,7 @@ from doodlepaint.engine.gram import GramStyle
 from doodlepaint.engine.params import TransferRequest
 from doodlepaint.engine.patch import PatchStyle
 from doodlepaint.engine.sanet import get_sanet
+from doodlepaint.engine.synthesis import SynthesisParams, synthesise
 from doodlepaint.engine.transfer import run_transfer
 from doodlepaint.engine.vgg import LAYER_ORDER, get_encoder
 from engine_helpers import tiny_request
@@ -171,10 +172,15 @@ def test_instant_render_waits_for_its_inputs_and_its_frame_only(traced):
         (progress,) = run_transfer(request("swap"), device="cuda", encoder=traced[0])
         assert progress.done and progress.frame.shape == (HEIGHT, WIDTH, 3)
         recorded = recorder.take()
+        # the crisp vote along the swap's field (swap_field brings the field to the host, engine/synthesis.py
+        # votes) comes after the network's pass: its waits are listed in BENCHMARKS.md; this checks the pass
+        recorded = [sync for sync in recorded if not sync.where.startswith(("engine/synthesis.py",
+                                                                            "engine/swap.py:swap_field"))]
         syncs = kinds(recorded)
         assert syncs.pop(("to host", "engine/tensors.py:frame_array")) == 1
         assert syncs.pop(("read", "engine/patch.py:principal_directions"), 0) == build
-        assert syncs and all(kind == "to device" for kind, _ in syncs), syncs
+        assert all(kind == "to device" for kind, _ in syncs), syncs
+        assert syncs
     # with the painting's bank cached (the app's state while the artist paints), every upload comes before
     # the network's first pass, so none waits for the device to finish one
     assert not [sync for sync in recorded if sync.kind == "to device" and sync.after_pass]
@@ -200,3 +206,24 @@ def test_sanet_render_waits_for_its_inputs_and_its_frame_only(traced, monkeypatc
         assert syncs.pop(("to host", "engine/sanet.py:decode")) == 1
         assert syncs and all(kind == "to device" for kind, _ in syncs), syncs
     assert not [sync for sync in recorded if sync.kind == "to device" and sync.after_pass]
+
+
+def test_print_synthesis_step(traced):
+    """The print pipeline's synthesis (engine/synthesis.py) on fake CUDA: the painting, its labels, the print's
+    labels and the guide go up, the print comes down, and every tensor in between stays on the device."""
+    *_, recorder = traced
+    generator = np.random.default_rng(0)
+    painting = generator.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    painting_labels = np.zeros((48, 64), np.int64)
+    painting_labels[24:] = 1
+    print_labels = np.zeros((96, 128), np.int64)
+    print_labels[:, 64:] = 1
+    guide = generator.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    steps = list(synthesise(painting, painting_labels, print_labels, guide, SynthesisParams(levels=2, tile=64),
+                            device="cuda"))
+    assert steps[-1].done and steps[-1].image.shape == (96, 128, 3)
+    syncs = kinds(recorder.take())
+    # the search's candidates are judged and taken without a wait (no boolean-mask copy, no offset uploaded)
+    assert not [key for key in syncs if key[1] == "engine/synthesis.py:_search_tile" and key[0] != "to device"]
+    assert syncs[("to device", "engine/synthesis.py:_search_tile")] <= 20
+    assert syncs[("to host", "engine/synthesis.py:run")] <= 2

@@ -220,22 +220,27 @@ def _halving_radii(largest: int) -> list[int]:
 def _hashed_uniform(rows: torch.Tensor, columns: torch.Tensor, key: int) -> torch.Tensor:
     """A uniform number in [0, 1) for every (row, column) pair of integers and `key`, the same whichever tile
     asks: random search's blocks straddle tile borders without being cut there. (len(rows), len(columns))."""
+    return _hash32(rows[:, None], columns[None, :], key).double() / 2 ** 32
+
+
+def _hash32(rows, columns, key: int):
+    """A 32-bit hash of integers: tensors (broadcast) or plain ints alike."""
     mask = 0xFFFFFFFF
-    h = (rows[:, None] * 0x9E3779B1 + columns[None, :] * 0x85EBCA77 + (key * 0xC2B2AE3D & mask)) & mask
+    h = (rows * 0x9E3779B1 + columns * 0x85EBCA77 + (key * 0xC2B2AE3D & mask)) & mask
     h = h ^ (h >> 15)
     h = (h * 0x2C1B3C6D) & mask
     h = h ^ (h >> 12)
     h = (h * 0x297A2D39) & mask
-    h = h ^ (h >> 15)
-    return h.double() / 2 ** 32
+    return h ^ (h >> 15)
 
 
 def _blocks(start: int, stop: int, key: int) -> tuple[torch.Tensor, torch.Tensor, int]:
     """Random search's blocks along one axis of a region: each position's global block, the blocks' ids, and
-    the grid's phase (a random shift per key, so that block borders fall anywhere)."""
-    phase = int(_hashed_uniform(torch.tensor([key]), torch.tensor([7]), key)[0, 0] * RANDOM_BLOCK)
+    the grid's phase (a random shift per key, so that block borders fall anywhere). Plain integer arithmetic
+    where it can be: nothing here is read back from a tensor."""
+    phase = _hash32(key, 7, key) * RANDOM_BLOCK >> 32
     block = (torch.arange(start, stop) + phase) // RANDOM_BLOCK
-    return block, torch.unique_consecutive(block), phase
+    return block, torch.arange((start + phase) // RANDOM_BLOCK, (stop - 1 + phase) // RANDOM_BLOCK + 1), phase
 
 
 def _nearest_rows(source_size: int, size: int, device) -> torch.Tensor:
@@ -516,22 +521,23 @@ class _Synthesis:
 
         def consider(candidate: torch.Tensor) -> None:
             """Take the candidate's source wherever its patch costs less (and has the pixel's label)."""
-            nonlocal best
+            nonlocal best, sources
             self._check_often()
             cost, same = self._pixel_cost(candidate, target, region_labels, level)
             cost = self._box(cost)[inner]
             better = cost < best
             if same is not None:
                 better &= same[inner]
-            sources[better] = candidate[inner][better]
+            # where, not a boolean mask: a masked copy's size depends on the data, a wait for the GPU each time
+            sources = torch.where(better[..., None], candidate[inner], sources)
             best = torch.where(better, cost, best)
 
         for jump in jumps:
             for dy, dx in ((jump, 0), (-jump, 0), (0, jump), (0, -jump)):
                 # a neighbour's source, moved back by the neighbour's offset: its patch continued
                 shifted = big[pad + dy:pad + dy + ry1 - ry0, pad + dx:pad + dx + rx1 - rx0]
-                offset = torch.tensor([dy, dx], device=self.device)
-                consider(_clamped(torch.where(shifted[..., :1] < 0, current, shifted - offset), level))
+                moved = torch.stack([shifted[..., 0] - dy, shifted[..., 1] - dx], -1)   # no upload of the offset
+                consider(_clamped(torch.where(shifted[..., :1] < 0, current, moved), level))
         radii = FINE_RADII if finest else _halving_radii(max(level.height, level.width) // 2)
         for number, radius in enumerate(radii):
             consider(_clamped(current + self._block_offsets(region, radius, self._key(2, index, iteration, number)),
