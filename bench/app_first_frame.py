@@ -36,6 +36,30 @@ def wait(seconds: float) -> None:
     loop.exec()
 
 
+def timed_render(window: MainWindow) -> dict:
+    """Render pressed in the window, timed to its first frame and to the finished picture."""
+    marks: dict[str, float] = {}
+    loop = QEventLoop()
+
+    def progressed(progress):
+        if progress.frame is not None and "first" not in marks:
+            marks["first"] = time.perf_counter()
+
+    def finished(progress):
+        marks["done"] = time.perf_counter()
+        loop.quit()
+
+    window.rendering.controller.progressed.connect(progressed)
+    window.rendering.controller.finished.connect(finished)
+    pressed = time.perf_counter()
+    window.menus.render_action.trigger()
+    loop.exec()
+    window.rendering.controller.progressed.disconnect(progressed)
+    window.rendering.controller.finished.disconnect(finished)
+    return {"pressed": pressed, "first_frame_s": round(marks["first"] - pressed, 3),
+            "total_s": round(marks["done"] - pressed, 2)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--renders", type=int, default=5)
@@ -55,26 +79,8 @@ def main() -> int:
         rows = []
         for index in range(args.renders):
             window.doc.params = window.doc.params.replace(seed=index + 1)
-            marks: dict[str, float] = {}
-            loop = QEventLoop()
-
-            def progressed(progress):
-                if progress.frame is not None and "first" not in marks:
-                    marks["first"] = time.perf_counter()
-
-            def finished(progress):
-                marks["done"] = time.perf_counter()
-                loop.quit()
-
-            window.rendering.controller.progressed.connect(progressed)
-            window.rendering.controller.finished.connect(finished)
-            pressed = time.perf_counter()
-            window.menus.render_action.trigger()
-            loop.exec()
-            window.rendering.controller.progressed.disconnect(progressed)
-            window.rendering.controller.finished.disconnect(finished)
-            row = {"render": index + 1, "since_window_s": round(pressed - opened, 2),
-                   "first_frame_s": round(marks["first"] - pressed, 3), "total_s": round(marks["done"] - pressed, 2)}
+            timed = timed_render(window)
+            row = {"render": index + 1, "since_window_s": round(timed.pop("pressed") - opened, 2), **timed}
             print(json.dumps(row), flush=True)
             rows.append(row)
         size = window.rendering.render_size

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 CLI_ENVIRONMENT = {**os.environ, "PYTHONPATH": str(ROOT)}   # before the app module sets its OpenMP policy
 
 from doodlepaint.ui.app import application  # noqa: E402  (first: it sets the app's OpenMP policy before torch loads)
-from PySide6.QtCore import QEventLoop, QPointF, QSettings, QTimer, Qt  # noqa: E402
+from PySide6.QtCore import QPointF, QSettings, QTimer, Qt  # noqa: E402
 from PySide6.QtGui import QMouseEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
@@ -39,14 +39,14 @@ from doodlepaint.engine import PRESETS, render  # noqa: E402
 from doodlepaint.model.autosave import Recovery  # noqa: E402
 from doodlepaint.ui.live import seeded_request  # noqa: E402
 from doodlepaint.ui.main_window import MainWindow  # noqa: E402
+from bench.app_first_frame import timed_render  # noqa: E402
 
 HOVER_MS = 16        # a pointer moving at 60 events a second
 
 
 def app_render(window: MainWindow, seed: int, hover: bool) -> dict:
+    """The app's render of `seed`, timed; with `hover`, the pointer moves over the painting all through it."""
     window.doc.params = window.doc.params.replace(seed=seed)
-    marks: dict[str, float] = {}
-    loop = QEventLoop()
     view = window.style_view
     position = [0]
 
@@ -57,26 +57,12 @@ def app_render(window: MainWindow, seed: int, hover: bool) -> dict:
                                                  Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier))
 
     pointer = QTimer(interval=HOVER_MS, timeout=move)
-
-    def progressed(progress):
-        if progress.frame is not None and "first" not in marks:
-            marks["first"] = time.perf_counter()
-
-    def finished(progress):
-        marks["done"] = time.perf_counter()
-        loop.quit()
-
-    window.rendering.controller.progressed.connect(progressed)
-    window.rendering.controller.finished.connect(finished)
     if hover:
         pointer.start()
-    pressed = time.perf_counter()
-    window.menus.render_action.trigger()
-    loop.exec()
+    timed = timed_render(window)
     pointer.stop()
-    window.rendering.controller.progressed.disconnect(progressed)
-    window.rendering.controller.finished.disconnect(finished)
-    return {"first_frame_s": round(marks["first"] - pressed, 3), "total_s": round(marks["done"] - pressed, 2)}
+    del timed["pressed"]
+    return timed
 
 
 def engine_render(window: MainWindow, seed: int) -> dict:

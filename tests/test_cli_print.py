@@ -8,6 +8,7 @@ from PIL import Image
 
 from doodlepaint.cli import main
 from doodlepaint.engine.export import read_png_metadata
+from test_cli import one_line_error
 
 QUICK = ["--phases", "1", "--iterations", "2", "--device", "cpu", "--quiet"]
 
@@ -36,12 +37,6 @@ def scene(tmp_path):
 def render(scene, *extra):
     return main(["render", "--style", str(scene / "style.png"), "--target-map", str(scene / "doodle.png"),
                  "--out", str(scene / "out.png"), *QUICK, *extra])
-
-
-def one_line_error(capsys) -> str:
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err and err[-1].startswith("doodlepaint: error: ")
-    return err[-1]
 
 
 def test_a_print_is_copied_from_the_painting_at_size(scene):

@@ -40,47 +40,50 @@ def sample_document() -> Document:
     return document
 
 
-class ReplaceDoodle(QUndoCommand):
+class StateSwap(QUndoCommand):
+    """One undo step that puts a part of the document back as it was (`before`) or as it became (`after`). It is
+    pushed after the change is made, so QUndoStack.push's first redo finds it done already."""
+
+    def __init__(self, text: str, before: tuple, after: tuple):
+        super().__init__(text)
+        self.before, self.after, self.applied = before, after, True
+
+    def redo(self):
+        if self.applied:
+            self.applied = False
+            return
+        self.put(self.after)
+
+    def undo(self):
+        self.put(self.before)
+
+    def put(self, state: tuple) -> None:
+        raise NotImplementedError
+
+
+class ReplaceDoodle(StateSwap):
     """The doodle (and the photo under it) replaced by other arrays: undo puts the old ones back. The stroke
     steps before it refer to the old map's array and those after it to the new one's, so each finds its
     own map whichever way the stack goes."""
 
     def __init__(self, files: "DocumentFiles", text: str, before: tuple, after: tuple):
-        super().__init__(text)
-        self.files, self.before, self.after, self.applied = files, before, after, True
+        super().__init__(text, before, after)
+        self.files = files
 
-    def _put(self, state: tuple) -> None:
+    def put(self, state: tuple) -> None:
         self.files.window.doc.target_ids, self.files.window.doc.content = state
         self.files._doodle_replaced()
 
-    def redo(self):
-        if self.applied:                      # QUndoStack.push calls redo once; the replacement is already there
-            self.applied = False
-            return
-        self._put(self.after)
 
-    def undo(self):
-        self._put(self.before)
-
-
-class PaintingSwap(QUndoCommand):
+class PaintingSwap(StateSwap):
     """Opening a painting with a suggested map, as one undo step: the painting, its map and what the eraser
     brings back swap; the labels and the doodle stay as they are, so the strokes before it still undo."""
 
     def __init__(self, window, before: tuple, after: tuple):
-        super().__init__("Open painting")
-        self.window, self.before, self.after, self.applied = window, before, after, True
+        super().__init__("Open painting", before, after)
+        self.window = window
 
-    def redo(self):
-        if self.applied:                      # QUndoStack.push calls redo once; the painting is already open
-            self.applied = False
-            return
-        self._restore(self.after)
-
-    def undo(self):
-        self._restore(self.before)
-
-    def _restore(self, state: tuple) -> None:
+    def put(self, state: tuple) -> None:
         window = self.window
         window.doc.style, window.doc.style_ids, window.style_painter.original = state
         window.refresh_all()
