@@ -109,7 +109,7 @@ def _decode(source, what: str, where, max_pixels: int | None = None, header_only
         raise ImageError(f"{what} {where} is beyond doodlepaint's limit of {MAX_SIDE} pixels on a side and "
                          f"{MAX_PIXELS // 1_000_000} megapixels: scale it down first") from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as error:
-        detail = str(error).replace(repr(source), "the file")      # Pillow names the open file, not its path
+        detail = str(error).replace(f" {source!r}", "")      # Pillow names the open file object; the path is said already
         raise ImageError(f"cannot read {what} {where}: not a readable image ({detail})") from error
     return image
 
