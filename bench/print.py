@@ -7,7 +7,8 @@ wait4), the working render included. The print is judged by ../shared/tools/fide
 against the doodle at the print's size, so the painting is taken at its own resolution, the scale a print
 at brush scale 1 copies it at. Beside it: the working render alone (`--size` = the working size, judged
 against the doodle at its own size) and that render upscaled bicubic to the print's size. Cases (maps and
-doodles made by bench/print_case.py): waterlilies, the tuning case; starrynight, held out of tuning.
+doodles made by bench/print_case.py): waterlilies and starrynight, the tuning cases; shipwreck, held out of
+tuning.
 Writes the pictures and a JSON line per print under --out, and 100 % crops for the README.
 """
 from __future__ import annotations
