@@ -243,3 +243,22 @@ def test_the_too_small_error_names_the_brush_scale_that_fits():
 def test_brush_scale_out_of_range(value):
     with pytest.raises(ValueError, match="brush scale"):
         SynthesisParams(brush_scale=value)
+
+
+def test_a_print_stopped_while_its_labels_are_built_never_starts_the_synthesis(monkeypatch):
+    import doodlepaint.engine.print_size as print_size
+    from doodlepaint.engine.params import TransferParams, TransferRequest
+
+    painting, painting_labels = textured_painting()
+    target = doodle(48, 64)
+    request = TransferRequest(painting, painting_labels, target, np.array([[255, 0, 0], [0, 0, 255]], np.uint8),
+                              TransferParams(size=1024))
+    bands = []
+    real_check_stop = print_size.check_stop
+    monkeypatch.setattr(print_size, "check_stop", lambda: (bands.append(1), real_check_stop()))
+    monkeypatch.setattr(print_size, "synthesise", lambda *args, **kwargs: pytest.fail("the synthesis started"))
+    asked = []
+    progress = list(print_size.run_print(request, print_size.PrintSettings(working_size=64),
+                                         should_stop=lambda: bool(asked.append(1)) or True,
+                                         working=guide_for(target, painting, painting_labels)))
+    assert progress == [] and len(bands) == 1 and asked

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import Progress, TransferRequest
+from doodlepaint.engine.stopping import check_stop, stoppable
 from doodlepaint.engine.synthesis import SynthesisParams, check_inputs, synthesise
 from doodlepaint.engine.transfer import output_size, run_transfer, validate
 
@@ -54,7 +55,8 @@ def uses_print_pipeline(request: TransferRequest, settings: PrintSettings) -> bo
 def print_labels(request: TransferRequest, band: int = 256) -> np.ndarray:
     """The doodle's label ids at the print's size: each label's mask interpolated (bilinear) and the largest
     taken, so that a border drawn pixel by pixel becomes a smooth line, not an enlarged staircase; band by
-    band, so no float map of the whole print exists."""
+    band, so no float map of the whole print exists, and a stop asked for inside a render ends it between
+    bands."""
     width, height = output_size(request)
     ids = torch.from_numpy(request.target_labels.astype(np.int64))
     present = torch.unique(ids)
@@ -62,6 +64,7 @@ def print_labels(request: TransferRequest, band: int = 256) -> np.ndarray:
     xs = (torch.arange(width) + 0.5) / width * 2 - 1
     labels = np.empty((height, width), np.int32)
     for top in range(0, height, band):
+        check_stop()
         ys = (torch.arange(top, min(height, top + band)) + 0.5) / height * 2 - 1
         grid = torch.stack(torch.meshgrid(xs, ys, indexing="xy"), -1)[None]
         weights = F.grid_sample(masks, grid, mode="bilinear", padding_mode="border", align_corners=False)
@@ -115,6 +118,10 @@ def run_print(request: TransferRequest, settings: PrintSettings = PrintSettings(
     """The working render (or `working`, one already made: the app's preview), then the synthesis at print
     size: Progress throughout, the print as the last frame (done). Stopping yields nothing more."""
     should_stop = should_stop or (lambda: False)
+    yield from stoppable(_print_steps(request, settings, should_stop, device, encoder, working), should_stop)
+
+
+def _print_steps(request, settings, should_stop, device, encoder, working) -> Iterator[Progress]:
     labels = check_print(request, settings)
     started = time.perf_counter()
     last = None
