@@ -61,8 +61,9 @@ def test_every_source_lies_in_its_pixels_own_label():
     assert (red_minus_blue[target == 1] < 0).mean() > 0.95
 
 
-def test_an_output_pixel_is_the_weighted_mean_of_the_sources_covering_it():
-    painting, painting_labels, target, image, field = run(patch_size=3)
+@pytest.mark.parametrize("sigma", [1.0, 0.5])
+def test_an_output_pixel_is_the_weighted_mean_of_the_sources_covering_it(sigma):
+    painting, painting_labels, target, image, field = run(patch_size=3, vote_sigma=sigma)
     height, width = target.shape
     expected = np.zeros(image.shape, np.float64)
     for y in range(height):
@@ -77,7 +78,7 @@ def test_an_output_pixel_is_the_weighted_mean_of_the_sources_covering_it():
                     if 0 <= sy < painting.shape[0] and 0 <= sx < painting.shape[1] \
                             and painting_labels[sy, sx] == target[y, x]:
                         values.append(painting[sy, sx])
-                        weights.append(vote_weight(dy, dx))
+                        weights.append(vote_weight(dy, dx, sigma))
             expected[y, x] = np.average(values, axis=0, weights=weights)
     assert np.abs(image - expected).max() <= 0.5 + 1e-6
     # more than one patch covers most pixels with different sources: the vote is not a plain copy
@@ -243,6 +244,12 @@ def test_the_too_small_error_names_the_brush_scale_that_fits():
 def test_brush_scale_out_of_range(value):
     with pytest.raises(ValueError, match="brush scale"):
         SynthesisParams(brush_scale=value)
+
+
+@pytest.mark.parametrize("value", [0.0, 4.0, float("nan")])
+def test_vote_sigma_out_of_range(value):
+    with pytest.raises(ValueError, match="vote's sigma"):
+        SynthesisParams(vote_sigma=value)
 
 
 def test_a_print_stopped_while_its_labels_are_built_never_starts_the_synthesis(monkeypatch):

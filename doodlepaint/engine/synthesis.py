@@ -46,7 +46,12 @@ FINE_ITERATIONS = 1        # EbSynth's schedule: the finest level mostly keeps t
 COARSE_JUMPS = (8, 4, 2, 1)
 FINE_JUMPS = (2, 1)
 FINE_RADII = (16, 4)       # at the finest level random search only nudges the coarser level's sources
-VOTE_SIGMA = 1.0          # pixels: a uniform vote (EbSynth's) scored detail 0.77 on the Water Lilies at 2048 px, this 0.84
+# How far, in pixels, a pixel's vote reaches into its neighbours' patches. A uniform vote (EbSynth's) softens
+# marks wherever neighbouring patches disagree; too narrow a vote shows every seam between copied patches.
+# The render's last step votes once along a field of 4 px cells, whose borders want the wider vote; a print's
+# field is PatchMatch's, mostly coherent, where the narrower vote keeps the strokes (BENCHMARKS.md, print size).
+VOTE_SIGMA = 1.0
+PRINT_VOTE_SIGMA = 0.5
 VOTE_PAD = 3               # the largest patch's margin
 MAX_REPEAT = 64.0          # a print may use each painting pixel this many times over, no more
 MIN_BRUSH_SCALE, MAX_BRUSH_SCALE = 0.25, 8.0
@@ -62,6 +67,7 @@ class SynthesisParams:
     iterations: int | None = None  # per coarse level; None: COARSE_ITERATIONS
     fine_iterations: int = FINE_ITERATIONS    # 0: the finest level only votes along the field it starts from
     tile: int = 512             # tile side (without its margin)
+    vote_sigma: float = VOTE_SIGMA
 
     def __post_init__(self):
         if self.patch_size not in (3, 5, 7):
@@ -76,6 +82,8 @@ class SynthesisParams:
             raise ValueError(f"the tile must be at least 16 pixels, not {self.tile}")
         if not 0 <= self.fine_iterations <= 8:
             raise ValueError(f"fine iterations must be between 0 and 8, not {self.fine_iterations}")
+        if not (math.isfinite(self.vote_sigma) and 0.1 <= self.vote_sigma <= VOTE_PAD):
+            raise ValueError(f"the vote's sigma must be between 0.1 and {VOTE_PAD} pixels, not {self.vote_sigma!r}")
         if self.levels is not None and not 1 <= self.levels <= MAX_LEVELS:
             raise ValueError(f"levels must be between 1 and {MAX_LEVELS}, not {self.levels}")
 
@@ -198,10 +206,10 @@ def _resize(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return F.interpolate(image[None], size=size, mode="bilinear", align_corners=False, antialias=down)[0]
 
 
-def vote_weight(dy: int, dx: int) -> float:
+def vote_weight(dy: int, dx: int, sigma: float = VOTE_SIGMA) -> float:
     """How much the patch centred (dy, dx) away counts in a pixel's vote: a Gaussian, so a pixel follows its
     own patch more than its neighbours' (crisper marks where the field is incoherent)."""
-    return math.exp(-(dy * dy + dx * dx) / (2 * VOTE_SIGMA ** 2))
+    return math.exp(-(dy * dy + dx * dx) / (2 * sigma ** 2))
 
 
 def _clamped(sources: torch.Tensor, level: "_Level") -> torch.Tensor:
@@ -599,7 +607,7 @@ class _Synthesis:
                 rows = rows.reshape(y1 - y0, x1 - x0, 5)
                 valid = rows[..., 4] == tile_labels if self.params.gamma > 0 else rows[..., 4] >= 0
                 total.addcmul_(rows[..., :4], (valid & inside[window]).float()[..., None],
-                               value=vote_weight(dy, dx))
+                               value=vote_weight(dy, dx, self.params.vote_sigma))
         out[y0:y1, x0:x1] = (total[..., :3] / total[..., 3:].clamp_min(1)).round_().clamp_(0, 255).to(torch.uint8)
 
 
