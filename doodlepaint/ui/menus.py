@@ -1,8 +1,8 @@
 """The main window's menus and toolbars: every action, its shortcut and tip, wired to the window's handlers.
 
 A collaborator of MainWindow: it builds the menu bar and the two toolbars once, one builder each, and keeps
-the actions and widgets the window updates later (the tool actions, Render/Cancel/Live, the map toggle, the
-brush size).
+the actions and widgets the window updates later (the tool actions, the map toggle, the brush size). Cancel
+and Live follow the rendering's busy and live state by themselves.
 """
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ class WindowMenus:
         self._build_help_menu()
         self._build_tools_toolbar()
         self._build_render_toolbar()
+        window.rendering.live_changed.connect(self._show_live)
+        window.rendering.controller.busy_changed.connect(self.cancel_action.setEnabled)
 
     def _build_file_menu(self) -> None:
         window, files, a = self.window, self.window.files, self._action
@@ -170,7 +172,6 @@ class WindowMenus:
         toolbar.addWidget(spacer)
         self.live_box = QCheckBox("Live")
         self.live_box.setToolTip(self.live_action.statusTip())
-        self.live_box.toggled.connect(self.live_action.setChecked)
         self.live_box.toggled.connect(window.rendering.set_live)
         toolbar.addWidget(self.live_box)
         toolbar.addAction(self.render_action)
@@ -179,6 +180,13 @@ class WindowMenus:
             "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
             "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
         toolbar.setMinimumWidth(toolbar.sizeHint().width())     # the tools toolbar gives way, not this one
+
+    def _show_live(self, live: bool) -> None:
+        """The Live action and the Live box say the same, however Live was turned on or off."""
+        self.live_action.setChecked(live)
+        self.live_box.blockSignals(True)
+        self.live_box.setChecked(live)
+        self.live_box.blockSignals(False)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
         action = QAction(text, self.window)
