@@ -11,7 +11,7 @@ from doodlepaint.model.project import ProjectError, load_project, save_project
 def _same(a, b):
     assert np.array_equal(a.style, b.style) and np.array_equal(a.style_ids, b.style_ids)
     assert np.array_equal(a.target_ids, b.target_ids) and np.array_equal(a.palette, b.palette)
-    assert a.names == b.names and a.params == b.params
+    assert a.names == b.names and a.params == b.params and a.right_button_label == b.right_button_label
 
 
 def test_a_project_round_trips(tiny_document, tmp_path):
@@ -32,19 +32,53 @@ def test_a_damaged_project_says_so(tmp_path):
         load_project(path)
 
 
-def test_a_newer_project_asks_for_an_update(tiny_document, tmp_path):
-    path = tmp_path / "new.doodlepaint"
-    save_project(tiny_document, path)
+def _rewrite_meta(path, change) -> None:
+    """Edit project.json inside a saved project, as an older or a damaged file would have it."""
     with zipfile.ZipFile(path) as archive:
         entries = {n: archive.read(n) for n in archive.namelist()}
     meta = json.loads(entries["project.json"])
-    meta["version"] = 99
+    change(meta)
     entries["project.json"] = json.dumps(meta).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in entries.items():
             archive.writestr(name, data)
+
+
+def test_a_newer_project_asks_for_an_update(tiny_document, tmp_path):
+    path = tmp_path / "new.doodlepaint"
+    save_project(tiny_document, path)
+    _rewrite_meta(path, lambda meta: meta.update(version=99))
     with pytest.raises(ProjectError, match="newer"):
         load_project(path)
+
+
+def test_the_right_button_label_is_saved_with_the_project(tiny_document, tmp_path):
+    tiny_document.set_right_button_label(1)
+    path = tmp_path / "scene.doodlepaint"
+    save_project(tiny_document, path)
+    assert load_project(path).right_button_label == 1
+
+
+def test_a_project_saved_before_the_right_button_label_was_kept_paints_the_first_label(tiny_document, tmp_path):
+    tiny_document.set_right_button_label(1)
+    path = tmp_path / "old.doodlepaint"
+    save_project(tiny_document, path)
+    _rewrite_meta(path, lambda meta: meta.pop("right_button_label"))
+    loaded = load_project(path)
+    assert loaded.right_button_label == 0 and loaded.names == ["a", "b"]
+
+
+@pytest.mark.parametrize("label, says", [(2, "the right button's label is 2, not one of the labels 0 to 1"),
+                                         (-1, "the right button's label is -1, not one of the labels 0 to 1"),
+                                         ("1", "the right button's label must be a label number, not '1'"),
+                                         (True, "the right button's label must be a label number, not True")])
+def test_a_right_button_label_outside_the_palette_is_refused(tiny_document, tmp_path, label, says):
+    path = tmp_path / "bad.doodlepaint"
+    save_project(tiny_document, path)
+    _rewrite_meta(path, lambda meta: meta.update(right_button_label=label))
+    with pytest.raises(ProjectError, match="damaged") as error:
+        load_project(path)
+    assert says in str(error.value)
 
 
 def test_recovery_keeps_work_until_discarded(tiny_document, tmp_path):
@@ -83,13 +117,13 @@ def _image(draw, channels=3):
 def edits(draw):
     """One thing the app can do to a document: (its name, a function of the document)."""
     kind = draw(st.sampled_from(["doodle", "photo", "no photo", "add", "rename", "remove", "colour", "painting",
-                                 "params", "result"]))
+                                 "params", "result", "right button"]))
     if kind == "doodle":
         height, width, seed = draw(SIDES), draw(SIDES), draw(st.integers(0, 2 ** 16))
 
         def doodle(document):
             ids = np.random.default_rng(seed).integers(0, len(document.palette), (height, width))
-            document.set_target_from_rgb(document.palette[ids])
+            document.replace_doodle(document.doodle_ids(document.palette[ids]))
         return kind, doodle
     if kind == "photo":
         photo = _image(draw)
@@ -104,6 +138,8 @@ def edits(draw):
         return kind, lambda document: document.rename_label(label % len(document.palette), name)
     if kind == "remove":
         return kind, lambda document: document.remove_label(label % len(document.palette))
+    if kind == "right button":
+        return kind, lambda document: document.set_right_button_label(label % len(document.palette))
     if kind == "colour":
         rgb = draw(st.tuples(*[st.integers(0, 255)] * 3))
         return kind, lambda document: document.set_label_colour(label % len(document.palette), rgb)

@@ -99,3 +99,26 @@ def test_cancelling_an_export_writes_nothing(window, qtbot, tmp_path, tiny_encod
     assert window.export_at_size.dialog is None
     qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)
     assert not (tmp_path / "big.png").exists() and not list(tmp_path.glob(".big.png*"))
+
+
+def test_a_stale_frame_of_an_export_is_dropped_by_the_shared_job_runner(window, qtbot, tmp_path, tiny_encoder):
+    """Export at Size runs on the same JobRunner as Render: a finished frame or a failure of an older job
+    writes nothing and says nothing; the current job's finished frame is what gets saved."""
+    from doodlepaint.engine import Progress
+    from doodlepaint.ui.render import JobRunner
+
+    _render(window, qtbot)
+    tiny_encoder.delay = 0.05
+    window.files.export_at_size_to(str(tmp_path / "big.png"), 64)
+    runner = window.export_at_size.runner
+    assert isinstance(runner, JobRunner) and isinstance(window.rendering.controller, JobRunner)
+    finished = Progress(1, 1, 1, 1, 1, 1, 0.0, 0.0, 0.0, frame=np.full((64, 64, 3), 9, np.uint8), done=True)
+    runner.on_progress(runner.job - 1, finished)
+    runner.on_failure(runner.job - 1, "old news")
+    assert not (tmp_path / "big.png").exists() and window.export_at_size.dialog is not None
+    assert window.messages == []
+    runner.on_progress(runner.job, finished)
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "big.png")), finished.frame)
+    assert window.export_at_size.dialog is None
+    window.export_at_size.cancel()
+    qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)

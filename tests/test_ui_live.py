@@ -42,7 +42,7 @@ def test_edits_before_the_pause_restart_the_instant_picture_not_the_refinement(l
     window.menus.live_box.setChecked(True)
     qtbot.waitUntil(lambda: window.rendering.result_state.kind == "instant", timeout=60_000)
     window.doc.target_ids[:4, :4] = 1
-    window.document_edited()
+    window.doc.map_painted(window.doc.target_ids)
     qtbot.waitUntil(lambda: len(stages) == 2 and window.rendering.result_state.kind == "instant", timeout=60_000)
     assert [stage for stage, *_ in stages] == ["instant", "instant"]
     assert window.rendering.live.refine_timer.isActive()

@@ -37,8 +37,7 @@ def test_after_a_cancel_the_view_shows_what_export_saves(window, qtbot, tmp_path
     qtbot.waitUntil(lambda: not window.rendering.controller.busy, timeout=10_000)
     finished = window.doc.result.copy()
     window.rendering.controller.encoder = TinyEncoder(delay=0.02)
-    window.doc.params = window.doc.params.replace(iterations=400, seed=3)
-    window.document_edited()
+    window.doc.set_params(window.doc.params.replace(iterations=400, seed=3))
     frames = []
     window.rendering.controller.progressed.connect(
         lambda p: p.frame is not None and p.stage != "instant" and frames.append(p))

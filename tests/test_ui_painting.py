@@ -23,7 +23,7 @@ def _overlay_rgb(view) -> np.ndarray:
 def test_the_overlay_follows_the_brush_during_a_stroke(window, qtbot):
     view, painter = window.doodle_view, window.doodle_painter
     full_redraws, dabs = [], []
-    painter.changed.connect(lambda: full_redraws.append(1))
+    window.open_document.events.doodle.connect(lambda picture: full_redraws.append(picture))
     painter.painted.connect(lambda *rectangle: dabs.append(rectangle))
     window.labels.select_label(1)
     window.set_brush_size(3)
@@ -36,7 +36,7 @@ def test_the_overlay_follows_the_brush_during_a_stroke(window, qtbot):
     assert view.overlay.pixelColor(4, 4).getRgb()[:3] == tuple(window.doc.palette[1])
     assert view.overlay.pixelColor(2, 12) == untouched != view.overlay.pixelColor(4, 4)
     qtbot.mouseRelease(view, Qt.MouseButton.LeftButton, pos=at(view, 6, 4))
-    assert full_redraws
+    assert full_redraws == [False]          # the map painted once, the photo under it untouched
 
 
 def test_a_mouse_stroke_paints_the_map_and_one_undo_restores_it(window, qtbot):
@@ -198,10 +198,9 @@ def test_params_widgets_and_document_stay_in_sync(window):
     assert panel.preset.currentText() == "Custom"
     panel.new_seed.click()
     assert window.doc.params.seed == panel.seed.value()
-    window.doc.params = window.doc.params.replace(patch_size=5, method="gram")
-    window.refresh_all()
+    window.doc.set_params(window.doc.params.replace(patch_size=5, method="gram"))
     assert panel.patch_size.value() == 5 and panel.method.currentData() == "gram"
-    assert window.doc.params.patch_size == 5                # refreshing the widgets changed nothing back
+    assert window.doc.params.patch_size == 5                # showing them in the widgets changed nothing back
 
 
 def test_zoom_and_fit(window, qtbot):

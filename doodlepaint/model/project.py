@@ -47,7 +47,8 @@ class ProjectFile:
 
 def project_bytes(document: Document, origin: Path | None = None) -> bytes:
     meta = {"format": FORMAT, "version": FORMAT_VERSION, "app_version": __version__,
-            "names": list(document.names), "params": dataclasses.asdict(document.params)}
+            "names": list(document.names), "params": dataclasses.asdict(document.params),
+            "right_button_label": document.right_button_label}
     if origin is not None:
         meta["origin"] = str(origin)
     buffer = io.BytesIO()
@@ -90,6 +91,9 @@ def _read_meta(archive: zipfile.ZipFile, path: Path) -> dict:
         raise _Damaged("the parameters must be a table of values")
     if origin is not None and not isinstance(origin, str):
         raise _Damaged("the original project's path must be text")
+    right = meta.get("right_button_label", 0)       # projects saved before it was kept paint the first label
+    if isinstance(right, bool) or not isinstance(right, int):
+        raise _Damaged(f"the right button's label must be a label number, not {right!r}")
     return meta
 
 
@@ -162,10 +166,14 @@ def _document(arrays: dict[str, np.ndarray], meta: dict) -> Document:
     names = meta["names"]
     if len(names) != len(palette):
         raise _Damaged(f"{len(names)} label names for {len(palette)} labels")
+    right_button_label = meta.get("right_button_label", 0)
+    if not 0 <= right_button_label < len(palette):
+        raise _Damaged(f"the right button's label is {right_button_label}, not one of the labels 0 to "
+                       f"{len(palette) - 1}")
     known = {f.name for f in dataclasses.fields(TransferParams)}
     params = TransferParams(**{k: v for k, v in meta["params"].items() if k in known})
     return Document(style=style, style_ids=style_ids, target_ids=target_ids, palette=palette, names=list(names),
-                    params=params, content=content, result=result)
+                    params=params, content=content, result=result, right_button_label=right_button_label)
 
 
 def read_project(path: str | Path) -> ProjectFile:

@@ -2,7 +2,7 @@
 autosave and recovery, with the prompts that keep a painter's work from being lost.
 
 A collaborator of MainWindow (which owns the document, the views and their undo stacks): it changes the
-document through the window and asks the window to refresh.
+document through its methods, and the views follow what the document announces.
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ from doodlepaint.ui import export_size
 from doodlepaint.ui.export_size import export_request
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, after_dialog, output_folder, with_suffix
 from doodlepaint.ui.label_dialogs import confirm_replace
-from doodlepaint.ui.painting import EditCommand
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
@@ -71,7 +70,7 @@ class ReplaceDoodle(StateSwap):
         self.files = files
 
     def put(self, state: tuple) -> None:
-        self.files.window.doc.target_ids, self.files.window.doc.content = state
+        self.files.window.doc.replace_doodle(*state)
         self.files._doodle_replaced()
 
 
@@ -85,10 +84,9 @@ class PaintingSwap(StateSwap):
 
     def put(self, state: tuple) -> None:
         window = self.window
-        window.doc.style, window.doc.style_ids, window.style_painter.original = state
-        window.refresh_all()
+        style, style_ids, window.style_painter.original = state
+        window.doc.replace_painting(style, style_ids)
         window.style_view.fit()
-        window.document_edited()
 
 
 class DocumentFiles:
@@ -150,10 +148,7 @@ class DocumentFiles:
                 return
             else:
                 window.doc.set_style(rgb, map_rgb)
-                window.reset_history()
-            window.refresh_all()
             window.style_view.fit()
-            window.document_edited()
             self._remember(path)
             window.statusBar().showMessage(f"Loaded its label map {sem.name}" if sem else
                                            "Suggested a label map: each region kept the label of the most alike "
@@ -173,9 +168,6 @@ class DocumentFiles:
             return
         with window.guard("Cannot open the label map"):
             window.doc.set_style_map(load_rgb(path, "label map"))
-            window.reset_history()
-            window.refresh_maps()
-            window.document_edited()
 
     def open_doodle(self, path: str) -> None:
         with self.window.guard("Cannot open the doodle"):
@@ -185,22 +177,19 @@ class DocumentFiles:
         """A doodle opened or dropped: one undo step, checked as the project loader checks (foreign colours,
         too small) before anything changes. One of the same size is an edit of the map in place (the
         doodle's undo steps refer to that array); one of another size replaces the map and its photo."""
-        window = self.window
-        ids, content = window.doc.target_ids, window.doc.content
-        window.doc.set_target_from_rgb(rgb)               # raises, changing nothing, on a foreign colour
-        if window.doc.target_ids.shape == ids.shape:
-            stroke = Stroke(ids)
-            ids[...] = window.doc.target_ids               # in place: the doodle's undo steps refer to this array
-            window.doc.target_ids = ids
+        window, doc = self.window, self.window.doc
+        ids = doc.doodle_ids(rgb)                   # raises, changing nothing, on a foreign colour or too small
+        if ids.shape == doc.target_ids.shape:
+            stroke = Stroke(doc.target_ids)
+            doc.target_ids[...] = ids               # in place: the doodle's undo steps refer to this array
             edit = stroke.finish()
             if edit is not None:
-                painter = window.doodle_painter
-                window.doodle_undo.push(EditCommand(edit, "Open doodle", painter.history_changed))
-                window.doodle_painter.keep_original()
-                window.doodle_painter.history_changed()
+                window.doodle_painter.record(edit, "Open doodle")
             window.activate(window.doodle_view, window.doodle_undo)
         else:
-            self._push_replacement("Open doodle", (ids, content))
+            before = (doc.target_ids, doc.content)
+            doc.replace_doodle(ids)                 # the photo under the old doodle does not fit the new one
+            self._push_replacement("Open doodle", before)
 
     def open_photo(self, path: str) -> None:
         window = self.window
@@ -220,26 +209,18 @@ class DocumentFiles:
         """A new doodle or photo under it: the eraser restores it from now on, and the view fits its size."""
         window = self.window
         window.doodle_painter.keep_original()
-        window.refresh_doodle()
         window.doodle_view.fit()
-        window.document_edited()
 
     def remove_photo(self) -> None:
-        window = self.window
-        if window.doc.content is not None:
-            window.doc.set_content(None)
-            window.refresh_doodle()
-            window.document_edited()
+        self.window.doc.set_content(None)
 
     def new_doodle(self) -> None:
         window = self.window
         stroke = Stroke(window.doc.target_ids)
-        window.doc.target_ids[...] = window.tools.background
+        window.doc.target_ids[...] = window.doc.right_button_label
         edit = stroke.finish()
         if edit is not None:
-            window.doodle_undo.push(EditCommand(edit, "New doodle", window.doodle_painter.history_changed))
-            window.doodle_painter.keep_original()
-            window.doodle_painter.history_changed()
+            window.doodle_painter.record(edit, "New doodle")
 
     def ask_save_png(self, ids: np.ndarray) -> None:
         window = self.window
@@ -392,9 +373,7 @@ class DocumentFiles:
         if answer != QMessageBox.StandardButton.Yes:
             self.recovery.discard()
             return False
-        window.set_document(recovered.document, recovered.origin)
-        window.set_dirty(True)
-        window.rendering.document_loaded(recovered=True)
+        window.set_document(recovered.document, recovered.origin, recovered=True)
         return True
 
     def open_after_recovery(self, path: str) -> None:

@@ -23,7 +23,7 @@ from doodlepaint.engine.export import save_render
 from doodlepaint.engine.params import MAX_SIZE
 from doodlepaint.engine.print_size import PrintSettings, expected_memory, expected_seconds, print_metadata
 from doodlepaint.model.document import Document
-from doodlepaint.ui.render import RenderWorker
+from doodlepaint.ui.render import JobRunner
 
 FIXED_WIDTHS = (2048, 4096)
 # A4 and A3 at 300 dpi: their long and short sides in pixels
@@ -123,24 +123,24 @@ class ExportAtSize(QObject):
 
     def __init__(self, parent: QWidget):
         super().__init__(parent)
-        self.worker: RenderWorker | None = None
+        self.runner = JobRunner(self)
+        self.runner.progressed.connect(self._on_progress)
+        self.runner.failed.connect(self._on_failure)
         self.dialog: QProgressDialog | None = None
         self.path = ""
         self.request: TransferRequest | None = None
         self.job: PrintJob | None = None
         self.printing = False          # the print pipeline here, not a server's optimisation
-        self.jobs = 0
 
     @property
     def busy(self) -> bool:
-        return self.worker is not None
+        return self.runner.busy
 
     def start(self, job: PrintJob, backend, path: str) -> None:
         """Paint `job` on `backend` (client.LocalBackend or RemoteServer) and save it to `path`: here the print
         pipeline from the preview; a server, which has no print pipeline, runs its optimisation at size."""
         if self.busy:
             raise ValueError("an export is already running: wait for it or cancel it")
-        self.jobs += 1
         self.job, self.request, self.path = job, job.request, path
         request = job.request
         self.dialog = QProgressDialog(f"Painting {path} at {request.params.size} px…", "Cancel", 0, 1000,
@@ -155,31 +155,21 @@ class ExportAtSize(QObject):
         print_backend = getattr(backend, "for_print", None)
         self.printing = print_backend is not None
         if self.printing:
-            self.worker = RenderWorker(self.jobs, request, print_backend(job.settings, job.working))
+            self.runner.start(request, print_backend(job.settings, job.working))
         else:
             self.request = remote_request(job)
-            self.worker = RenderWorker(self.jobs, self.request, backend)
-        self.worker.progressed.connect(self._on_progress)
-        self.worker.failed.connect(self._on_failure)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.worker.start()
+            self.runner.start(self.request, backend)
 
     def cancel(self) -> None:
-        if self.worker is not None:
-            self.jobs += 1                       # whatever still arrives is stale: nothing is written
-            self.worker.requestInterruption()
+        self.runner.cancel()                     # whatever still arrives is stale: nothing is written
         self._close_dialog()
 
     def shutdown(self) -> None:
         """Cancel and wait for the thread: call before the window closes."""
         self.cancel()
-        if self.worker is not None:
-            self.worker.wait()
-            self._on_worker_finished()
+        self.runner.shutdown()
 
-    def _on_progress(self, job: int, progress: Progress) -> None:
-        if job != self.jobs:
-            return
+    def _on_progress(self, progress: Progress) -> None:
         if self.dialog is not None:
             self.dialog.setValue(round(1000 * progress.fraction))
             left = f", about {progress.eta:.0f} s left" if progress.eta_known and not progress.done else ""
@@ -199,10 +189,9 @@ class ExportAtSize(QObject):
         else:
             self.saved.emit(self.path)
 
-    def _on_failure(self, job: int, message: str) -> None:
-        if job == self.jobs:
-            self._close_dialog()
-            self.failed.emit(message)
+    def _on_failure(self, message: str) -> None:
+        self._close_dialog()
+        self.failed.emit(message)
 
     def _close_dialog(self) -> None:
         if self.dialog is not None:
@@ -210,10 +199,3 @@ class ExportAtSize(QObject):
             dialog.canceled.disconnect(self.cancel)
             dialog.close()
             dialog.deleteLater()
-
-    def _on_worker_finished(self) -> None:
-        worker = self.worker
-        if worker is None or worker.isRunning():
-            return
-        self.worker = None
-        worker.deleteLater()

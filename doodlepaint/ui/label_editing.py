@@ -1,8 +1,9 @@
 """The label palette at work: choosing, naming, colouring, adding and removing labels, and suggesting a
 painting's label map from its colours.
 
-A collaborator of MainWindow: labels belong to the document (both maps share them), so every change
-refreshes the maps and the palette through the window; Suggest Labels is one undo step on the painting.
+A collaborator of MainWindow: labels belong to the document (both maps share them); it changes them
+through the document, whose announcements the palette and the maps follow. Suggest Labels is one undo step
+on the painting.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from doodlepaint.model.painting import Stroke
 from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
-from doodlepaint.ui.painting import EditCommand
 
 
 class LabelEditing:
@@ -20,21 +20,19 @@ class LabelEditing:
 
     def select_label(self, label: int) -> None:
         self.window.tools.label = label
-        self.window.refresh_palette()
 
     def set_right_button_label(self, label: int) -> None:
         if label >= 0:
-            self.window.tools.background = label
-            self.window.refresh_palette()
+            self.window.doc.set_right_button_label(label)
 
-    def rename_label(self, label: int, name: str) -> None:
+    def rename_label(self, label: int, typed: str) -> None:
         window = self.window
-        name = name.strip()
-        if name and name != window.doc.names[label]:
+        name = typed.strip()
+        if name:
             with window.guard("Cannot rename the label"):
                 window.doc.rename_label(label, name)
-                window.set_dirty(True)
-        window.refresh_palette()
+        if window.doc.names[label] != typed:
+            window.show_labels()        # the list still shows what was typed, which the label did not take as it is
 
     def add_label(self) -> None:
         window = self.window
@@ -43,8 +41,6 @@ class LabelEditing:
             return
         with window.guard("Cannot add a label"):
             window.tools.label = window.doc.add_label(name)
-            window.refresh_palette()
-            window.set_dirty(True)
 
     def ask_label_colour(self, label: int) -> None:
         window = self.window
@@ -58,8 +54,6 @@ class LabelEditing:
         window = self.window
         with window.guard("Cannot change the label's colour"):
             window.doc.set_label_colour(label, rgb)
-            window.refresh_maps()
-            window.document_edited()
 
     def remove_label(self, label: int) -> None:
         window = self.window
@@ -72,11 +66,6 @@ class LabelEditing:
             if answer != QMessageBox.StandardButton.Yes:
                 return
         window.doc.remove_label(label)
-        window.tools.label = min(window.tools.label, len(window.doc.palette) - 1)
-        window.tools.background = min(window.tools.background, len(window.doc.palette) - 1)
-        window.reset_history()
-        window.refresh_maps()
-        window.document_edited()
 
     def style_map_has_edits(self) -> bool:
         """The painter corrected the painting's map: in this session, or in the project it came from."""
@@ -100,11 +89,8 @@ class LabelEditing:
         finally:
             QApplication.restoreOverrideCursor()
         if edit is not None:
-            window.style_undo.push(EditCommand(edit, "Suggest labels", window.style_painter.history_changed))
-            window.style_painter.keep_original()
+            window.style_painter.record(edit, "Suggest labels")
         window.activate(window.style_view, window.style_undo)     # so Edit → Undo takes the suggestion back
-        window.refresh_maps()
-        window.document_edited()
         regionless = [name for label, name in enumerate(window.doc.names) if not (window.doc.style_ids == label).any()]
         window.statusBar().showMessage(
             f"Suggested {count} regions, each under the label of the most alike colours before"

@@ -1,7 +1,7 @@
 """The main window: three views (painting + labels, doodle, result), the label palette, render settings.
 
-The Document is the single source of truth. Widgets change it through the handlers here, and the
-`refresh_*` methods push it back into the widgets.
+The Document is the single source of truth. Widgets and the window's collaborators change it through its
+methods; it announces each change (model/open_document.py), and the views here follow those announcements.
 """
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, Q
 
 from doodlepaint.engine import DoodleError, device_name, pick_device
 from doodlepaint.model.autosave import Recovery
-from doodlepaint.model.document import Document
+from doodlepaint.model.document import Document, LabelChange
+from doodlepaint.model.open_document import OpenDocument
 from doodlepaint.ui.canvas import CanvasView
 from doodlepaint.ui.document_files import DocumentFiles, sample_document
 from doodlepaint.ui.export_size import ExportAtSize
@@ -84,7 +85,7 @@ def _panel(title: str, hint: str, view: CanvasView) -> QWidget:
 class MainWindow(QMainWindow):
     def __init__(self, recovery: Recovery, document: Document | None = None, encoder=None):
         super().__init__()
-        self.doc = document or sample_document()
+        self.open_document = OpenDocument(document or sample_document())
         self.project_path: Path | None = None
         self.tools = ToolState()
         self.labels = LabelEditing(self)
@@ -103,15 +104,14 @@ class MainWindow(QMainWindow):
         self.active_view = self.style_view
         for view in (self.style_view, self.doodle_view):
             view.paintable = True
-        self.style_painter = PaintController(self.style_view, lambda: self.doc.style_ids, self.tools, self.style_undo)
-        self.doodle_painter = PaintController(self.doodle_view, lambda: self.doc.target_ids, self.tools,
-                                              self.doodle_undo)
-        self.style_painter.changed.connect(self.refresh_style_overlay)
-        self.doodle_painter.changed.connect(self.refresh_doodle_overlay)
+        self.style_painter = PaintController(self.style_view, lambda: self.doc.style_ids,
+                                             lambda: self.doc.right_button_label, self.tools, self.style_undo)
+        self.doodle_painter = PaintController(self.doodle_view, lambda: self.doc.target_ids,
+                                              lambda: self.doc.right_button_label, self.tools, self.doodle_undo)
         self.style_painter.painted.connect(
-            lambda *rectangle: self._refresh_overlay_region(self.style_view, self.doc.style_ids, *rectangle))
+            lambda *rectangle: self._show_overlay_region(self.style_view, self.doc.style_ids, *rectangle))
         self.doodle_painter.painted.connect(
-            lambda *rectangle: self._refresh_overlay_region(self.doodle_view, self.doc.target_ids, *rectangle))
+            lambda *rectangle: self._show_overlay_region(self.doodle_view, self.doc.target_ids, *rectangle))
         for view, stack in ((self.style_view, self.style_undo), (self.doodle_view, self.doodle_undo),
                             (self.result_view, None)):
             view.activated.connect(lambda v=view, s=stack: self.activate(v, s))
@@ -122,7 +122,7 @@ class MainWindow(QMainWindow):
         self.doodle_view.view_changed.connect(lambda: self.result_view.follow(self.doodle_view))
         self.result_view.view_changed.connect(lambda: self.doodle_view.follow(self.result_view))
         for painter in (self.style_painter, self.doodle_painter):
-            painter.edited.connect(self.document_edited)
+            painter.edited.connect(lambda p=painter: self.doc.map_painted(p.get_ids()))
             painter.picked.connect(self.labels.select_label)
 
         self.palette_panel = PalettePanel()
@@ -144,7 +144,12 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.settings_dock], [self.params_panel.sizeHint().width() + 24], Qt.Orientation.Horizontal)
         self.restoreGeometry(self.settings.value("geometry", b""))
         self.restoreState(self.settings.value("window_state", b""))
+        self._follow_document()
         self.set_document(self.doc, None)
+
+    @property
+    def doc(self) -> Document:
+        return self.open_document.document
 
     # Layout -------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
@@ -195,73 +200,97 @@ class MainWindow(QMainWindow):
         panel.right_button_requested.connect(self.labels.set_right_button_label)
         panel.colour_requested.connect(self.labels.ask_label_colour)
         panel.suggest_requested.connect(self.labels.ask_suggest_labels)
-        self.params_panel.params_changed.connect(self.set_params)
+        self.params_panel.params_changed.connect(lambda params: self.doc.set_params(params))
         self.params_panel.device_changed.connect(self.set_device)
 
-    # Document <-> widgets ------------------------------------------------------------------------
-    def set_document(self, document: Document, path: Path | None) -> None:
-        self.rendering.document_replaced()
-        self.doc, self.project_path = document, path
-        self.tools.label = min(self.tools.label, len(document.palette) - 1)
-        self.tools.background = min(self.tools.background, len(document.palette) - 1)
-        self.reset_history()
-        self.refresh_all()
-        self.set_dirty(False)
-        self.fit_views()
-        self.rendering.document_loaded()
+    # Document -> views --------------------------------------------------------------------------
+    def set_document(self, document: Document, path: Path | None, recovered: bool = False) -> None:
+        """Open `document` (from `path`, or recovered from autosaved work: then unsaved)."""
+        self.project_path = path
+        self.open_document.replace(document, recovered)
 
-    def reset_history(self) -> None:
+    def _follow_document(self) -> None:
+        """The views show the open document as it changes; every change but a new render is unsaved work."""
+        events = self.open_document.events
+        events.replaced.connect(self._document_replaced)
+        events.painting.connect(self._show_painting)
+        events.doodle.connect(self._show_doodle)
+        events.labels.connect(self._labels_changed)
+        events.params.connect(self._show_params)
+        events.result.connect(self.show_result)
+        for change in (events.painting, events.doodle, events.labels, events.params):
+            change.connect(lambda: self.set_dirty(True))
+        self.tools.events.label.connect(self.show_labels)
+
+    def _document_replaced(self, recovered: bool) -> None:
+        self.tools.label = min(self.tools.label, len(self.doc.palette) - 1)
+        self._forget_history()
+        self._show_painting(True)
+        self._show_doodle(True)
+        self.show_result()
+        self.show_labels()
+        self._show_params()
+        self.set_dirty(recovered)
+        self.fit_views()
+
+    def _labels_changed(self, change: LabelChange) -> None:
+        if change.renumbers:
+            self._forget_history()
+        self.tools.label = min(self.tools.label, len(self.doc.palette) - 1)
+        self.show_labels()
+        if change.recolours:
+            self._show_painting(False)
+            self._show_doodle(False)
+
+    def _forget_history(self) -> None:
         """Maps were replaced or renumbered: old undo steps no longer apply."""
         self.style_undo.clear()
         self.doodle_undo.clear()
         self.style_painter.keep_original()
         self.doodle_painter.keep_original()
 
-    def refresh_all(self) -> None:
-        self.style_view.set_images(qimage_from_rgb(self.doc.style), self._overlay(self.doc.style_ids))
-        self.refresh_doodle()
-        self.refresh_result()
-        self.refresh_palette()
-        self.params_panel.set_params(self.doc.params)
-
     def _overlay(self, ids: np.ndarray):
         return qimage_from_rgb(self.doc.colours(ids))
 
-    def refresh_style_overlay(self) -> None:
-        self.style_view.set_overlay(self._overlay(self.doc.style_ids))
+    def _show_painting(self, picture: bool) -> None:
+        """`picture`: the painting itself changed, not only its label map."""
+        if picture:
+            self.style_view.set_images(qimage_from_rgb(self.doc.style), self._overlay(self.doc.style_ids))
+        else:
+            self.style_view.set_overlay(self._overlay(self.doc.style_ids))
 
-    def refresh_doodle_overlay(self) -> None:
-        self.doodle_view.set_overlay(self._overlay(self.doc.target_ids))
+    def _show_doodle(self, picture: bool) -> None:
+        """`picture`: the photo under the doodle or the doodle's size changed, not only its labels."""
+        if picture:
+            content = None if self.doc.content is None else qimage_from_rgb(self.doc.content)
+            self.doodle_view.set_images(content, self._overlay(self.doc.target_ids))
+        else:
+            self.doodle_view.set_overlay(self._overlay(self.doc.target_ids))
 
-    def _refresh_overlay_region(self, view: CanvasView, ids: np.ndarray, top: int, left: int, bottom: int,
-                                right: int) -> None:
+    def _show_overlay_region(self, view: CanvasView, ids: np.ndarray, top: int, left: int, bottom: int,
+                             right: int) -> None:
+        """A brush dab mid-stroke: the map is announced once the stroke is finished."""
         view.update_overlay_region(self._overlay(ids[top:bottom, left:right]), left, top)
 
-    def refresh_doodle(self) -> None:
-        content = None if self.doc.content is None else qimage_from_rgb(self.doc.content)
-        self.doodle_view.set_images(content, self._overlay(self.doc.target_ids))
-
-    def refresh_result(self) -> None:
+    def show_result(self) -> None:
+        """The finished render (also after a cancel or a failure left a frame of an unfinished one on view)."""
         result = None if self.doc.result is None else qimage_from_rgb(self.doc.result)
         self.result_view.set_images(result)
+        if self.menus.compare_action.isChecked():
+            self.set_comparing(True)                 # the comparison shows the new picture
 
-    def refresh_palette(self) -> None:
-        self.palette_panel.set_labels(self.doc.palette, self.doc.names, self.tools.label, self.tools.background)
+    def show_labels(self) -> None:
+        self.palette_panel.set_labels(self.doc.palette, self.doc.names, self.tools.label,
+                                      self.doc.right_button_label)
 
-    def refresh_maps(self) -> None:
-        self.refresh_style_overlay()
-        self.refresh_doodle()
-        self.refresh_palette()
+    def _show_params(self) -> None:
+        self.params_panel.set_params(self.doc.params)
 
     def set_dirty(self, dirty: bool) -> None:
         self.dirty = dirty
         name = self.project_path.stem if self.project_path else "Untitled"
         self.setWindowTitle(f"doodlepaint — {name}[*]")
         self.setWindowModified(dirty)
-
-    def document_edited(self) -> None:
-        self.set_dirty(True)
-        self.rendering.document_edited()
 
     def activate(self, view: CanvasView, stack: QUndoStack | None) -> None:
         self.active_view = view
@@ -306,10 +335,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Showing the label map: it is what you paint on (M hides it).", 6000)
 
     # Parameters ---------------------------------------------------------------------------------
-    def set_params(self, params) -> None:
-        self.doc.params = params
-        self.document_edited()
-
     def set_device(self, choice: str) -> None:
         self.device_choice = choice
         self.settings.setValue("device", choice)

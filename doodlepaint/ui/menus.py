@@ -1,7 +1,8 @@
 """The main window's menus and toolbars: every action, its shortcut and tip, wired to the window's handlers.
 
-A collaborator of MainWindow: it builds the menu bar and the two toolbars once and keeps the actions and
-widgets the window updates later (the tool actions, Render/Cancel/Live, the map toggle, the brush size).
+A collaborator of MainWindow: it builds the menu bar and the two toolbars once, one builder each, and keeps
+the actions and widgets the window updates later (the tool actions, the map toggle, the brush size). Cancel
+and Live follow the rendering's busy and live state by themselves.
 """
 from __future__ import annotations
 
@@ -15,8 +16,19 @@ from doodlepaint.ui.painting import TOOLS
 class WindowMenus:
     def __init__(self, window):
         self.window = window
-        files = window.files
-        a = self._action
+        self._build_file_menu()
+        self._build_edit_menu()
+        self._build_tools_menu()
+        self._build_view_menu()
+        self._build_render_menu()
+        self._build_help_menu()
+        self._build_tools_toolbar()
+        self._build_render_toolbar()
+        window.rendering.live_changed.connect(self._show_live)
+        window.rendering.controller.busy_changed.connect(self.cancel_action.setEnabled)
+
+    def _build_file_menu(self) -> None:
+        window, files, a = self.window, self.window.files, self._action
         key = QKeySequence.StandardKey
         menu = window.menuBar().addMenu("&File")
         menu.addAction(a("&Open Project…", files.ask_open_project, key.Open))
@@ -46,6 +58,9 @@ class WindowMenus:
         menu.addSeparator()
         menu.addAction(a("&Quit", window.close, key.Quit))
 
+    def _build_edit_menu(self) -> None:
+        window, a = self.window, self._action
+        key = QKeySequence.StandardKey
         menu = window.menuBar().addMenu("&Edit")
         undo = self.undo_action = window.undo_group.createUndoAction(window, "&Undo")
         undo.setShortcut(key.Undo)
@@ -56,6 +71,8 @@ class WindowMenus:
         menu.addAction(a("&Suggest Labels…", window.labels.ask_suggest_labels))
         menu.addAction(a("&Add Label", window.labels.add_label))
 
+    def _build_tools_menu(self) -> None:
+        window, a = self.window, self._action
         tool_group = QActionGroup(window)
         self.tool_actions = {}
         tool_keys = {"brush": ("&Brush", "B"), "eraser": ("&Eraser", "E"), "fill": ("&Fill", "G"),
@@ -76,6 +93,9 @@ class WindowMenus:
         tools_menu.addAction(a("Smaller Brush", lambda: window.step_brush_size(-1), "["))
         tools_menu.addAction(a("Bigger Brush", lambda: window.step_brush_size(1), "]"))
 
+    def _build_view_menu(self) -> None:
+        window, a = self.window, self._action
+        key = QKeySequence.StandardKey
         menu = window.menuBar().addMenu("&View")
         menu.addAction(a("Zoom &In", lambda: window.active_view.zoom_by(1.25), key.ZoomIn))
         menu.addAction(a("Zoom &Out", lambda: window.active_view.zoom_by(0.8), key.ZoomOut))
@@ -94,8 +114,9 @@ class WindowMenus:
         menu.addSeparator()
         menu.addActions([window.labels_dock.toggleViewAction(), window.settings_dock.toggleViewAction()])
 
+    def _build_render_menu(self) -> None:
+        window, rendering, a = self.window, self.window.rendering, self._action
         menu = window.menuBar().addMenu("&Render")
-        rendering = window.rendering
         self.render_action = a("&Render", rendering.start_render, "Ctrl+R", "Paint the doodle in the painting's style")
         self.cancel_action = a("&Cancel", rendering.cancel_render, "Esc", "Stop the render")
         self.cancel_action.setEnabled(False)
@@ -105,10 +126,14 @@ class WindowMenus:
         menu.addSeparator()
         menu.addAction(a("Remote &Server…", window.ask_remote_server, tip="Render on another machine's GPU"))
 
+    def _build_help_menu(self) -> None:
+        window, a = self.window, self._action
         menu = window.menuBar().addMenu("&Help")
-        menu.addAction(a("&How It Works", window.show_help, key.HelpContents))
+        menu.addAction(a("&How It Works", window.show_help, QKeySequence.StandardKey.HelpContents))
         menu.addAction(a("&About doodlepaint", window.show_about))
 
+    def _build_tools_toolbar(self) -> None:
+        window = self.window
         toolbar = window.addToolBar("Tools")
         toolbar.setObjectName("tools_toolbar")
         toolbar.setMovable(False)
@@ -132,9 +157,12 @@ class WindowMenus:
         toolbar.widgetForAction(self.show_map_action).setStyleSheet(
             "QToolButton:checked { background: #3e80c8; color: white; border-radius: 3px; }")
         toolbar.addSeparator()
-        toolbar.addAction(undo)
-        toolbar.addAction(redo)
-        # Render has a toolbar of its own: a narrow window folds the tools into the ">>" menu, never Render.
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+
+    def _build_render_toolbar(self) -> None:
+        """Render has a toolbar of its own: a narrow window folds the tools into the ">>" menu, never Render."""
+        window = self.window
         toolbar = window.addToolBar("Render")
         toolbar.setObjectName("render_toolbar")
         toolbar.setMovable(False)
@@ -144,8 +172,7 @@ class WindowMenus:
         toolbar.addWidget(spacer)
         self.live_box = QCheckBox("Live")
         self.live_box.setToolTip(self.live_action.statusTip())
-        self.live_box.toggled.connect(self.live_action.setChecked)
-        self.live_box.toggled.connect(rendering.set_live)
+        self.live_box.toggled.connect(window.rendering.set_live)
         toolbar.addWidget(self.live_box)
         toolbar.addAction(self.render_action)
         toolbar.addAction(self.cancel_action)
@@ -153,6 +180,13 @@ class WindowMenus:
             "QToolButton { background: #3e80c8; color: white; font-weight: bold; padding: 3px 14px; "
             "border-radius: 3px; } QToolButton:hover { background: #4a90dc; }")
         toolbar.setMinimumWidth(toolbar.sizeHint().width())     # the tools toolbar gives way, not this one
+
+    def _show_live(self, live: bool) -> None:
+        """The Live action and the Live box say the same, however Live was turned on or off."""
+        self.live_action.setChecked(live)
+        self.live_box.blockSignals(True)
+        self.live_box.setChecked(live)
+        self.live_box.blockSignals(False)
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "", checkable=False) -> QAction:
         action = QAction(text, self.window)

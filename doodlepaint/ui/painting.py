@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from psygnal import evented
 from PySide6.QtCore import QObject, QPointF, Qt, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
@@ -13,14 +14,15 @@ from doodlepaint.model.painting import MapEdit, Stroke, flood_fill, paint_segmen
 TOOLS = ("brush", "eraser", "fill", "eyedropper")
 
 
+@evented
 @dataclass
 class ToolState:
-    """Shared by both canvases: what a click does and with which label."""
+    """Shared by both canvases: what a click does and with which label (the right button paints the
+    document's right_button_label). Setting a field to a new value announces it on `events`."""
 
     tool: str = "brush"
     size: int = 12
     label: int = 0
-    background: int = 0     # what the right button paints
 
 
 class EditCommand(QUndoCommand):
@@ -49,14 +51,15 @@ class PaintController(QObject):
     cleared (`keep_original`), the way an eraser on a layer shows what lies beneath.
     """
 
-    changed = Signal()          # pixels anywhere may have changed (fill, undo, redo): redraw the map
     painted = Signal(int, int, int, int)   # a brush dab changed pixels in (top, left, bottom, right) only
-    edited = Signal()           # a stroke, fill, undo or redo is finished: the document is modified
+    edited = Signal()           # a stroke, fill, undo or redo is finished: pixels anywhere may have changed
     picked = Signal(int)        # the eyedropper chose a label
 
-    def __init__(self, canvas, get_ids: Callable[[], np.ndarray], tools: ToolState, stack: QUndoStack):
+    def __init__(self, canvas, get_ids: Callable[[], np.ndarray], get_right_button_label: Callable[[], int],
+                 tools: ToolState, stack: QUndoStack):
         super().__init__(canvas)
-        self.get_ids, self.tools, self.stack = get_ids, tools, stack
+        self.get_ids, self.get_right_button_label = get_ids, get_right_button_label
+        self.tools, self.stack = tools, stack
         self.stroke: Stroke | None = None
         self.label: int | np.ndarray = 0
         self.last: tuple[float, float] | None = None
@@ -89,7 +92,7 @@ class PaintController(QObject):
         if tool == "eraser":
             self.label = self._erased_map()
         else:
-            self.label = self.tools.background if button == Qt.MouseButton.RightButton else self.tools.label
+            self.label = self.get_right_button_label() if button == Qt.MouseButton.RightButton else self.tools.label
         self.stroke = Stroke(ids)
         if tool == "fill":
             flood_fill(ids, point, self.label)
@@ -119,6 +122,12 @@ class PaintController(QObject):
             self.stack.push(EditCommand(edit, text, self.history_changed))
             self.history_changed()
 
+    def record(self, edit: MapEdit, text: str) -> None:
+        """An edit of the map made elsewhere (a new or opened doodle, suggested labels): one undo step, and
+        the map as it now is is what the eraser brings back."""
+        self.stack.push(EditCommand(edit, text, self.history_changed))
+        self.keep_original()
+        self.history_changed()
+
     def history_changed(self) -> None:
-        self.changed.emit()
         self.edited.emit()

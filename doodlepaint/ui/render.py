@@ -1,8 +1,9 @@
-"""Rendering off the GUI thread: one worker QThread per job, at most one running.
+"""Rendering off the GUI thread: a JobRunner runs one worker QThread per job, at most one at a time, for
+Render and Live (RenderController) and for Export at Size alike.
 
 Every job has an id; progress from any other job than the newest is dropped on the GUI side, so a
 cancelled render can never overwrite a newer one. Cancel is cooperative (requestInterruption, checked
-by the engine between steps); a new render while one runs cancels it and starts when it has stopped.
+by the engine between steps); a new job while one runs cancels it and starts when it has stopped.
 Frames cross threads as uint8 numpy copies; QImages are made by the receiver on the GUI thread.
 """
 from __future__ import annotations
@@ -37,15 +38,17 @@ class RenderWorker(QThread):
             self.failed.emit(self.job, f"the render failed unexpectedly: {type(error).__name__}: {error}")
 
 
-class RenderController(QObject):
+class JobRunner(QObject):
+    """Runs one job at a time (a TransferRequest on a backend) on a RenderWorker thread and passes on only the
+    newest job's progress."""
+
     progressed = Signal(object)    # Progress of the current job (frame may be None)
     finished = Signal(object)      # the final Progress, with the finished image
     failed = Signal(str)
     busy_changed = Signal(bool)
 
-    def __init__(self, encoder=None, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self.encoder = encoder
         self.job = 0
         self.worker: RenderWorker | None = None
         self.pending: tuple[int, TransferRequest, object] | None = None
@@ -72,7 +75,7 @@ class RenderController(QObject):
             self.worker.requestInterruption()
 
     def shutdown(self) -> None:
-        """Cancel and wait for the thread: call before the application quits."""
+        """Cancel and wait for the thread: call before the window closes."""
         self.cancel()
         if self.worker is not None:
             self.worker.wait()
@@ -109,6 +112,14 @@ class RenderController(QObject):
             self._launch()
         else:
             self.busy_changed.emit(False)
+
+
+class RenderController(JobRunner):
+    """The window's renders (Render and Live), which share one encoder (a stand-in one in tests)."""
+
+    def __init__(self, encoder=None, parent=None):
+        super().__init__(parent)
+        self.encoder = encoder
 
 
 class WarmUp(QThread):

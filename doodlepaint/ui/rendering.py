@@ -2,13 +2,15 @@
 
 A collaborator of MainWindow. It owns the render thread (RenderController), Live mode (LivePreview: an
 instant picture per edit, refined after a pause), the warm-up thread, and the Result view's state line;
-it reads the document and the device choice from the window and shows frames and progress there.
+it reads the document and the device choice from the window, follows what the document announces, shows
+frames and progress there, and sets the document's result. The menus follow its `live_changed` and its
+controller's `busy_changed`.
 """
 from __future__ import annotations
 
 import contextlib
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QObject, QSize, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from doodlepaint.client.backend import LocalBackend
@@ -53,8 +55,11 @@ def time_left(seconds: float | None) -> str:
     return f"about {round(seconds / 60)} min left"
 
 
-class RenderSession:
+class RenderSession(QObject):
+    live_changed = Signal(bool)
+
     def __init__(self, window, encoder=None):
+        super().__init__(window)
         self.window = window
         self.controller = RenderController(encoder, window)
         self.controller.progressed.connect(self.show_progress)
@@ -71,11 +76,25 @@ class RenderSession:
         self.edits = self.job_edits = self.result_edits = 0
         self.job_frame_shown = False
         self.remaining = RemainingTime()
+        events = window.open_document.events
+        events.replaced.connect(self.document_replaced)
+        for change in (events.painting, events.doodle, events.params):
+            change.connect(self.document_edited)
+        events.labels.connect(lambda change: change.recolours and self.document_edited())
 
-    def document_replaced(self) -> None:
-        """A new document: the running job and a pending refinement belong to the old one."""
+    def document_replaced(self, recovered: bool) -> None:
+        """A new document (or autosaved work recovered): the running job and a pending refinement belong to
+        the old one; the Result view says where the new one's saved render comes from."""
         self.controller.cancel()
         self.live.edited()
+        self.result_edits = self.edits - 1 if recovered else self.edits   # a recovered render may predate its edits
+        if self.window.doc.result is None:
+            self.set_result_state("empty", "Not rendered yet")
+        elif recovered:
+            self.set_result_state("stale", "Recovered: the last render before doodlepaint stopped; it may not "
+                                           "show your latest changes")
+        else:
+            self.set_result_state("done", "The render saved with this project")
 
     def document_edited(self) -> None:
         """An edit dims the picture it outdates (unless Live repaints it at once) and schedules Live."""
@@ -94,12 +113,8 @@ class RenderSession:
         self.controller.shutdown()
 
     def set_live(self, live: bool) -> None:
-        window = self.window
-        window.menus.live_action.setChecked(live)
-        window.menus.live_box.blockSignals(True)
-        window.menus.live_box.setChecked(live)
-        window.menus.live_box.blockSignals(False)
         self.live.set_enabled(live)
+        self.live_changed.emit(live)
 
     def schedule_live_render(self) -> None:
         self.live.edited()
@@ -145,17 +160,6 @@ class RenderSession:
                      "render": "Painting in one pass…" if one_pass else "Rendering…"}
             self.set_result_state("refining" if stage == "refining" else "rendering", words[stage])
 
-    def document_loaded(self, recovered: bool = False) -> None:
-        """A document opened (or recovered): say where its saved render comes from."""
-        self.result_edits = self.edits - 1 if recovered else self.edits   # a recovered render may predate its edits
-        if self.window.doc.result is None:
-            self.set_result_state("empty", "Not rendered yet")
-        elif recovered:
-            self.set_result_state("stale", "Recovered: the last render before doodlepaint stopped; it may not "
-                                           "show your latest changes")
-        else:
-            self.set_result_state("done", "The render saved with this project")
-
     def set_result_state(self, kind: str, text: str) -> None:
         """Say what the Result view shows; a stale or unfinished picture is dimmed."""
         window = self.window
@@ -175,7 +179,7 @@ class RenderSession:
         """After a cancel or a failure the view goes back to the last finished picture, the one Export saves:
         a half-done frame is never left on screen to be mistaken for it."""
         window = self.window
-        window.refresh_result()
+        window.show_result()
         if window.doc.result is None:
             self.set_result_state("empty", f"{why}: nothing rendered yet")
         elif self.result_edits == self.edits:
@@ -186,7 +190,6 @@ class RenderSession:
 
     def set_busy(self, busy: bool) -> None:
         window = self.window
-        window.menus.cancel_action.setEnabled(busy)
         window.progress_bar.setVisible(busy)
         if busy:
             window.progress_bar.setValue(0)
@@ -222,11 +225,8 @@ class RenderSession:
 
     def render_finished(self, progress) -> None:
         window = self.window
-        window.doc.result = progress.frame
         self.result_edits = self.job_edits
-        window.result_view.set_images(qimage_from_rgb(progress.frame))
-        if window.menus.compare_action.isChecked():
-            window.set_comparing(True)                 # the comparison shows the new picture
+        window.doc.set_result(progress.frame)
         if self.stage == "instant":
             window.progress_label.setText(f"Instant preview in {progress.elapsed:.1f} s")
             refine = method_info(window.doc.params.method).refinable
@@ -246,7 +246,7 @@ class RenderSession:
         window.progress_label.setText("Render failed")
         self.show_kept_result("Render failed")
         self.set_result_state("failed", self.result_state.text)
-        if window.menus.live_action.isChecked():
+        if self.live.enabled:
             window.statusBar().showMessage(f"Render failed: {message}", 15000)
         else:
             QMessageBox.warning(window, "Render failed", message)
