@@ -252,6 +252,12 @@ def test_vote_sigma_out_of_range(value):
         SynthesisParams(vote_sigma=value)
 
 
+@pytest.mark.parametrize("value", [0.5, 17.0, float("inf")])
+def test_guide_cell_out_of_range(value):
+    with pytest.raises(ValueError, match="guide's cell"):
+        SynthesisParams(guide_cell=value)
+
+
 def test_a_print_stopped_while_its_labels_are_built_never_starts_the_synthesis(monkeypatch):
     import doodlepaint.engine.print_size as print_size
     from doodlepaint.engine.params import TransferParams, TransferRequest

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.stopping import check_stop, stoppable
-from doodlepaint.engine.synthesis import PRINT_VOTE_SIGMA, SynthesisParams, check_inputs, synthesise
+from doodlepaint.engine.synthesis import PRINT_GUIDE_CELL, PRINT_VOTE_SIGMA, SynthesisParams, check_inputs, synthesise
 from doodlepaint.engine.transfer import output_size, run_transfer, validate
 
 DEFAULT_WORKING_SIZE = 512
@@ -76,7 +76,7 @@ def synthesis_params(request: TransferRequest, settings: PrintSettings) -> Synth
     try:
         return SynthesisParams(gamma=request.params.gamma, patch_size=PRINT_PATCH_SIZE,
                                brush_scale=settings.brush_scale, seed=request.params.seed, tile=settings.tile,
-                               vote_sigma=PRINT_VOTE_SIGMA)
+                               vote_sigma=PRINT_VOTE_SIGMA, guide_cell=PRINT_GUIDE_CELL)
     except ValueError as error:
         raise DoodleError(str(error)) from error
 

@@ -52,6 +52,10 @@ FINE_RADII = (16, 4)       # at the finest level random search only nudges the c
 # field is PatchMatch's, mostly coherent, where the narrower vote keeps the strokes (BENCHMARKS.md, print size).
 VOTE_SIGMA = 1.0
 PRINT_VOTE_SIGMA = 0.5
+# A print's guide is the working render enlarged four to sixteen times: the instant render's 4 px cells, one
+# of which took a stroke of another colour, would become squares of that colour in the print. Trusting the
+# guide only down to 3 of its pixels lets the painting's own marks fill such a cell instead.
+PRINT_GUIDE_CELL = 3.0
 VOTE_PAD = 3               # the largest patch's margin
 MAX_REPEAT = 64.0          # a print may use each painting pixel this many times over, no more
 MIN_BRUSH_SCALE, MAX_BRUSH_SCALE = 0.25, 8.0
@@ -68,6 +72,7 @@ class SynthesisParams:
     fine_iterations: int = FINE_ITERATIONS    # 0: the finest level only votes along the field it starts from
     tile: int = 512             # tile side (without its margin)
     vote_sigma: float = VOTE_SIGMA
+    guide_cell: float = 1.0     # the guide is trusted down to cells of this many of its own pixels, no finer
 
     def __post_init__(self):
         if self.patch_size not in (3, 5, 7):
@@ -82,6 +87,8 @@ class SynthesisParams:
             raise ValueError(f"the tile must be at least 16 pixels, not {self.tile}")
         if not 0 <= self.fine_iterations <= 8:
             raise ValueError(f"fine iterations must be between 0 and 8, not {self.fine_iterations}")
+        if not (math.isfinite(self.guide_cell) and 1 <= self.guide_cell <= 16):
+            raise ValueError(f"the guide's cell must be between 1 and 16 pixels, not {self.guide_cell!r}")
         if not (math.isfinite(self.vote_sigma) and 0.1 <= self.vote_sigma <= VOTE_PAD):
             raise ValueError(f"the vote's sigma must be between 0.1 and {VOTE_PAD} pixels, not {self.vote_sigma!r}")
         if self.levels is not None and not 1 <= self.levels <= MAX_LEVELS:
@@ -397,7 +404,7 @@ class _Synthesis:
         """How much coarser than the level the guide is compared: the working render's upscale factor, and at
         least MIN_GUIDE_BLUR, so that a soft guide (a decoder's picture) does not favour the painting's
         smoothest patches over its brush marks."""
-        return max(MIN_GUIDE_BLUR, width / self.guide.shape[2])
+        return max(MIN_GUIDE_BLUR, self.params.guide_cell * width / self.guide.shape[2])
 
     def _level_labels(self, height: int, width: int) -> "_RegionLabels":
         return _RegionLabels(self.labels, height, width)
