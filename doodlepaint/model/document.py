@@ -15,7 +15,7 @@ from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, MIN_STYLE_SID
                                        nearest_labels, style_label_map, target_label_ids)
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
-from doodlepaint.model.suggest import carry_labels, suggest_labels
+from doodlepaint.model.suggest import Relabelling, carry_labels, relabel_regions, suggest_labels
 
 # What every document keeps to, so that a saved project always opens again (model/project.py checks the same
 # on loading): a doodle (and the photo under it, which sets its size) of at least MIN_DOODLE_SIDE pixels a
@@ -107,13 +107,21 @@ class Document:
     def label_in_use(self, label: int) -> bool:
         return bool(np.any(self.style_ids == label) or np.any(self.target_ids == label))
 
-    def suggest_style_labels(self, count: int) -> np.ndarray:
-        """Segment the painting into `count` colour regions, adding labels as needed; returns new ids, each
-        region under the label that marked the most similar colours before."""
-        while len(self.palette) < count:
+    def suggest_style_labels(self, count: int) -> Relabelling:
+        """Segment the painting into `count` colour regions (fewer only if it has fewer colours), one label
+        each: a region keeps the label that marked the most similar colours before, labels are added as needed
+        and those left without a region dropped (the doodle's pixels of one go to the label most like it).
+        Both maps change in place, so the undo steps that hold them still do."""
+        regions = suggest_labels(self.style, count)
+        old_labels = len(self.palette)
+        while len(self.palette) <= regions.max():
             self.add_label()
-        return carry_labels(self.style, self.style_ids, self.style, suggest_labels(self.style, count),
-                            len(self.palette))
+        style_ids, kept, relabelling = relabel_regions(self.style, self.style_ids, regions, old_labels,
+                                                       len(self.palette))
+        self.palette, self.names = self.palette[kept], [self.names[label] for label in kept]
+        self.style_ids[...] = style_ids
+        self.target_ids[...] = relabelling.apply(self.target_ids)
+        return relabelling
 
     # Images -------------------------------------------------------------------------------------
     def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:
