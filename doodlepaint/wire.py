@@ -101,6 +101,18 @@ class StatusEvent(BaseModel):
     message: str = ""
 
 
+class Health(BaseModel):
+    """GET /health (no token needed): enough for a client to know it reached a doodlepaint server, which
+    device renders there and whether it needs a token. Fields a newer server adds are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["ok"]
+    version: str
+    device: str
+    device_name: str
+    token_required: bool
+
+
 EVENT = TypeAdapter(Annotated[ProgressEvent | StatusEvent, Field(discriminator="type")])
 
 

@@ -265,7 +265,7 @@ def test_a_print_stopped_while_its_labels_are_built_never_starts_the_synthesis(m
     painting, painting_labels = textured_painting()
     target = doodle(48, 64)
     request = TransferRequest(painting, painting_labels, target, np.array([[255, 0, 0], [0, 0, 255]], np.uint8),
-                              TransferParams(size=1024))
+                              TransferParams(size=384))
     bands = []
     real_check_stop = print_size.check_stop
     monkeypatch.setattr(print_size, "check_stop", lambda: (bands.append(1), real_check_stop()))

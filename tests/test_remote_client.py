@@ -13,7 +13,8 @@ from doodlepaint import wire
 from doodlepaint.engine import DoodleError, Progress
 from doodlepaint.client.remote import RemoteServer, largest_message
 
-from server_helpers import running_app
+from doubles import TinyEncoder
+from server_helpers import running_app, running_server
 
 
 def _fake_server(messages) -> FastAPI:
@@ -109,3 +110,22 @@ def test_an_event_that_is_not_doodlepaints_is_refused(request32):
         _render([_png(32, 32)], request32)
     with pytest.raises(DoodleError, match="not a readable PNG"):
         _render([_progress(32, 32), b"GIF89a not a png"], request32)
+
+
+def test_a_health_answer_that_is_not_doodlepaints_is_not_a_server():
+    app = FastAPI()
+
+    @app.get("/health")
+    async def health():
+        return {"status": "ok"}                     # another service's health check
+
+    with running_app(app) as url:
+        with pytest.raises(DoodleError, match="answers, but not as a doodlepaint server"):
+            RemoteServer(url).check_connection()
+
+
+def test_a_server_that_does_not_answer_to_the_name_says_which_to_allow():
+    with running_server(TinyEncoder(), allowed_hosts=("paint.example.com",)) as url:
+        with pytest.raises(DoodleError, match="does not answer to the name 127.0.0.1: start it with --allow-host "
+                                              "127.0.0.1"):
+            RemoteServer(url).check_connection()

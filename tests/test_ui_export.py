@@ -4,11 +4,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtWidgets import QFileDialog, QProgressDialog, QPushButton
+from PySide6.QtWidgets import QDialog, QFileDialog, QProgressDialog, QPushButton
 
+from doodlepaint.client.backend import LocalBackend
+from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.export import read_png_metadata
+from doodlepaint.engine.print_size import check_print
 from doodlepaint.ui import export_size
-from doodlepaint.ui.export_size import expectation, export_request, export_widths, fine_phases
+from doodlepaint.ui.export_size import ExportSizeDialog, expectation, export_request, export_widths, fine_phases
 
 
 @pytest.fixture
@@ -73,7 +76,7 @@ def test_the_export_request_starts_from_the_preview(tiny_document):
 def test_export_at_size_paints_a_bigger_picture_in_a_thread(window, qtbot, tmp_path, monkeypatch):
     _render(window, qtbot)
     assert window.doc.result.shape[1] == 32
-    monkeypatch.setattr(export_size, "ask_export_width", lambda parent, preview, document=None: 64)
+    monkeypatch.setattr(export_size, "ask_export_size", lambda *args: export_size.ExportChoice(64, 1.0))
     started = []
     monkeypatch.setattr(QFileDialog, "getSaveFileName",
                         lambda *a, **k: started.append(a[2]) or (str(tmp_path / "big.png"), ""))
@@ -122,3 +125,58 @@ def test_a_stale_frame_of_an_export_is_dropped_by_the_shared_job_runner(window, 
     assert window.export_at_size.dialog is None
     window.export_at_size.cancel()
     qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)
+
+
+class RecordingBackend(LocalBackend):
+    """This machine's backend, noting the print settings each export is given."""
+
+    def __init__(self, encoder):
+        super().__init__("cpu", encoder)
+        self.print_settings = []
+
+    def for_print(self, settings, working):
+        self.print_settings.append(settings)
+        return super().for_print(settings, working)
+
+
+def test_the_brush_scale_chosen_in_the_dialog_reaches_the_print_and_is_remembered(window, qtbot, tmp_path,
+                                                                                  monkeypatch, tiny_encoder):
+    window.doc.result = np.full((32, 32, 3), 7, np.uint8)
+    backend = RecordingBackend(tiny_encoder)
+    monkeypatch.setattr(window.rendering, "backend", lambda: backend)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "big.png"), ""))
+
+    def choose_twice_the_brush(dialog):
+        assert dialog.brush_scale.value() == 1.0 and dialog.brush_scale.isEnabled()
+        dialog.sizes.setCurrentIndex(dialog.sizes.findData(64))
+        dialog.brush_scale.setValue(2.0)
+        assert dialog.export_button.isEnabled() and dialog.expected.text() == expectation(window.doc, 64, 2.0)
+        dialog.accept()
+        return QDialog.DialogCode.Accepted
+    monkeypatch.setattr(ExportSizeDialog, "exec", choose_twice_the_brush)
+    window.files.ask_export_at_size()
+    qtbot.waitUntil(lambda: (tmp_path / "big.png").exists() and not window.export_at_size.busy, timeout=30_000)
+    assert [settings.brush_scale for settings in backend.print_settings] == [2.0]
+    assert read_png_metadata(tmp_path / "big.png")["print"]["brush_scale"] == 2.0
+    assert ExportSizeDialog(window, window.doc, window.settings).brush_scale.value() == 2.0     # remembered
+
+
+def test_a_painting_too_small_for_the_print_disables_export_with_the_engines_message(window):
+    window.doc.result = np.full((32, 32, 3), 7, np.uint8)
+    dialog = ExportSizeDialog(window, window.doc, window.settings)
+    dialog.sizes.setCurrentIndex(dialog.sizes.findData(64))
+    assert dialog.export_button.isEnabled() and "GB of memory" in dialog.expected.text()
+    dialog.brush_scale.setValue(0.25)                 # the 16x16 painting becomes 4x4 pixels: no 5x5 patches
+    job = export_request(window.doc, 64, 0.25)
+    with pytest.raises(DoodleError) as refused:
+        check_print(job.request, job.settings)
+    assert dialog.expected.text() == str(refused.value) and "too small" in dialog.expected.text()
+    assert not dialog.export_button.isEnabled()
+    dialog.brush_scale.setValue(1.0)
+    assert dialog.export_button.isEnabled()
+
+
+def test_a_render_server_has_no_brush_scale(window):
+    window.doc.result = np.full((16, 16, 3), 7, np.uint8)
+    dialog = ExportSizeDialog(window, window.doc, window.settings, prints_here=False)
+    assert not dialog.brush_scale.isEnabled() and "render server" in dialog.brush_scale.toolTip()

@@ -342,8 +342,31 @@ def test_compare_shows_the_result_in_the_doodles_place_and_zoom_stays_in_step(wi
     assert not window.doodle_view.comparing and not window.menus.compare_action.isChecked()   # a stroke: the doodle
 
 
-def test_suggesting_fewer_regions_than_labels_names_the_labels_left_without_one(window):
+def test_suggesting_fewer_regions_than_labels_removes_the_labels_left_without_one(window):
     window.doc.add_label("cloud")
     window.labels.suggest_labels(2)
+    assert window.doc.names == ["a", "b"] and window.palette_panel.list.count() == 2
     assert len(np.unique(window.doc.style_ids)) == 2
-    assert "no region for cloud" in window.statusBar().currentMessage()
+    assert "no region was left for “cloud”, so it is removed." in window.statusBar().currentMessage()
+
+
+def test_suggest_labels_that_drops_a_label_is_undone_with_the_doodle_painted_since(window):
+    """A label left without a region goes (its doodle pixels to the label now most like it); undo brings it
+    back, pixels and all, and keeps what was painted on the doodle in between."""
+    doc = window.doc
+    cloud = doc.add_label("cloud")
+    doc.target_ids[:3, :3] = cloud
+    window.tools.label = cloud
+    window.labels.suggest_labels(2)
+    assert doc.names == ["a", "b"] and window.palette_panel.list.count() == 2
+    merged_into = int(doc.target_ids[0, 0])
+    assert np.all(doc.target_ids[:3, :3] == merged_into) and window.tools.label == merged_into
+    assert window.doodle_undo.count() == 0                  # its steps named labels by the old numbers
+    doc.target_ids[15, 0] = 1                                # painted on the doodle after the suggestion
+
+    window.activate(window.style_view, window.style_undo)
+    window.menus.undo_action.trigger()
+    assert doc.names == ["a", "b", "cloud"] and len(doc.palette) == 3 and window.palette_panel.list.count() == 3
+    assert np.all(doc.target_ids[:3, :3] == cloud) and doc.target_ids[15, 0] == 1 and window.tools.label == cloud
+    window.menus.redo_action.trigger()
+    assert doc.names == ["a", "b"] and np.all(doc.target_ids[:3, :3] == merged_into)

@@ -5,6 +5,7 @@ the render thread runs it exactly where it would run the local engine.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import urllib.parse
@@ -26,6 +27,8 @@ from doodlepaint.engine.transfer import output_size
 from doodlepaint.wire import is_loopback
 
 POLL_SECONDS = 0.05          # how often a waiting render checks for cancel
+CHECK_SECONDS = 5.0          # a connection check waits less than a render's requests: the painter is waiting
+TOKEN_PROBE = "/jobs/connection-check"   # no such job: the right token gets 404, a wrong one 401
 UPLOAD_PNG_LEVEL = 1         # the doodle is re-sent on every stroke: fast beats small
 MESSAGE_SLACK = 64 * 1024    # bytes a stream message may hold beyond the largest frame the job can send
 
@@ -66,6 +69,16 @@ def decode_frame(frame: dict, data: bytes, largest: tuple[int, int], server: str
         raise
     except (OSError, ValueError, SyntaxError, EOFError, Image.DecompressionBombError) as error:
         raise DoodleError(f"{server} sent a frame that is not a readable PNG ({error})") from error
+
+
+def _refused(error: BaseException) -> bool:
+    """Whether nothing listens at the address (the machine answered, the port is closed): the OS error sits a
+    few causes down httpx's exception."""
+    while error is not None:
+        if isinstance(error, ConnectionRefusedError):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def waiting(message: str) -> Progress:
@@ -116,12 +129,41 @@ class RemoteServer:
         except httpx.TimeoutException as error:
             raise DoodleError(f"the server at {self.name} did not answer within {self.timeout:g} s") from error
         except httpx.TransportError as error:
+            reason = "connection refused" if _refused(error) else error
             raise DoodleError(f"cannot reach the doodlepaint server at {self.name}: is `doodlepaint serve` running "
-                              f"there? ({error})") from error
+                              f"there? ({reason})") from error
 
     def health(self) -> dict:
         with self._client() as http:
             return self._check(self._call(lambda: http.get("/health")))
+
+    def check_connection(self) -> wire.Health:
+        """Whether a doodlepaint server answers at this address and takes this token: its /health, then, if it
+        needs a token, a request that needs one (every route but /health checks the token before anything
+        else). Raises DoodleError saying which: nothing answers, no answer in time, not a doodlepaint server,
+        a token needed or refused."""
+        quick = dataclasses.replace(self, timeout=min(self.timeout, CHECK_SECONDS))
+        with quick._client() as http:
+            health = quick._read_health(quick._call(lambda: http.get("/health")))
+            if health.token_required and not self.token:
+                raise DoodleError(f"the server at {self.name} needs a token: give the one in its --token-file")
+            if health.token_required and quick._call(lambda: http.get(TOKEN_PROBE)).status_code == 401:
+                raise DoodleError(f"the server at {self.name} refused the token: check it against the server's "
+                                  "--token-file")
+        return health
+
+    def _read_health(self, response: httpx.Response) -> wire.Health:
+        host = urllib.parse.urlsplit(self.url).hostname
+        if response.status_code == 400 and "invalid host" in response.text.lower():
+            raise DoodleError(f"the server at {self.name} does not answer to the name {host}: start it with "
+                              f"--allow-host {host}")
+        try:
+            if response.is_success:
+                return wire.Health.model_validate(response.json())
+        except (ValueError, ValidationError):
+            pass
+        raise DoodleError(f"{self.url} answers, but not as a doodlepaint server (GET /health: "
+                          f"{response.status_code} {response.reason_phrase})")
 
     def _spec(self, request: TransferRequest) -> tuple[dict, dict[str, bytes]]:
         images = {"style": _png(request.style), "style_map": _png(request.palette[request.style_labels]),

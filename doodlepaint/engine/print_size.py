@@ -21,7 +21,8 @@ import torch.nn.functional as F
 from doodlepaint.engine.errors import DoodleError
 from doodlepaint.engine.params import Progress, TransferRequest
 from doodlepaint.engine.stopping import check_stop, stoppable
-from doodlepaint.engine.synthesis import PRINT_GUIDE_CELL, PRINT_VOTE_SIGMA, SynthesisParams, check_inputs, synthesise
+from doodlepaint.engine.synthesis import (PRINT_GUIDE_CELL, PRINT_VOTE_SIGMA, SynthesisParams, check_inputs,
+                                          check_painting_size, synthesise)
 from doodlepaint.engine.transfer import output_size, run_transfer, validate
 
 DEFAULT_WORKING_SIZE = 512
@@ -98,15 +99,24 @@ def working_request(request: TransferRequest, settings: PrintSettings) -> Transf
     return dataclasses.replace(request, params=request.params.replace(size=settings.working_width(request)))
 
 
-def check_print(request: TransferRequest, settings: PrintSettings) -> np.ndarray:
-    """Everything a print can be refused for, before any work: the request, the working size, the brush scale
-    and the painting's size for it. Returns the labels at print size."""
+def check_print_settings(request: TransferRequest, settings: PrintSettings) -> None:
+    """What check_print refuses that needs no labels at print size (seconds to make for a large print): the
+    request, the working size, the brush scale and the painting's size for it. Quick enough for a dialog to
+    ask on every change."""
     validate(request)
     working = working_request(request, settings)
     validate(working)
-    if settings.working_width(request) >= output_size(request)[0]:
+    width, height = output_size(request)
+    if settings.working_width(request) >= width:
         raise DoodleError(f"the working size ({settings.working_width(request)} px) must be smaller than the print "
-                          f"({output_size(request)[0]} px)")
+                          f"({width} px)")
+    check_painting_size(request.style.shape[:2], (height, width), synthesis_params(request, settings))
+
+
+def check_print(request: TransferRequest, settings: PrintSettings) -> np.ndarray:
+    """Everything a print can be refused for, before any work: check_print_settings, then the labels at print
+    size against the painting's. Returns the labels at print size."""
+    check_print_settings(request, settings)
     labels = print_labels(request)
     guide = np.zeros((1, 1, 3), np.uint8)
     check_inputs(request.style, request.style_labels, labels, guide, synthesis_params(request, settings))

@@ -142,26 +142,34 @@ def check_inputs(painting: np.ndarray, painting_labels: np.ndarray, target_label
     if painting_labels.shape != painting.shape[:2]:
         raise DoodleError(f"the painting's labels are {painting_labels.shape[1]}x{painting_labels.shape[0]} but the "
                           f"painting is {painting.shape[1]}x{painting.shape[0]}")
-    if target_labels.ndim != 2 or min(target_labels.shape) < params.patch_size:
-        raise DoodleError(f"the output must be at least {params.patch_size} pixels on each side")
-    height, width = target_labels.shape
-    scaled = (painting.shape[0] * params.brush_scale, painting.shape[1] * params.brush_scale)
-    if min(scaled) < 2 * params.patch_size:
-        raise DoodleError(f"the painting at brush scale {params.brush_scale:g} is {scaled[1]:.0f}x{scaled[0]:.0f} "
-                          f"pixels: too small to take {params.patch_size}x{params.patch_size} patches from")
-    repeat = width * height / (scaled[0] * scaled[1])
-    if repeat > MAX_REPEAT:
-        needed = math.sqrt(width * height / MAX_REPEAT / (painting.shape[0] * painting.shape[1]))
-        raise DoodleError(f"the painting ({painting.shape[1]}x{painting.shape[0]}) is too small for a {width}x{height} "
-                          f"print at brush scale {params.brush_scale:g}: each of its pixels would be copied about "
-                          f"{repeat:.0f} times; use a brush scale of at least {math.ceil(needed * 10) / 10:g}, "
-                          "a smaller size or a larger painting")
+    if target_labels.ndim != 2:
+        raise DoodleError(f"the output's labels must be a 2-D map, got {target_labels.shape}")
+    check_painting_size(painting.shape[:2], target_labels.shape, params)
     if params.gamma > 0:
         present = np.unique(painting_labels)
         missing = np.setdiff1d(np.unique(target_labels), present)
         if len(missing):
             raise DoodleError(f"the output uses label(s) {', '.join(map(str, missing.tolist()))} that the painting "
                               "does not have: every label needs some of the painting to copy from")
+
+
+def check_painting_size(painting: tuple[int, int], output: tuple[int, int], params: SynthesisParams) -> None:
+    """Whether a painting of `painting` (height, width) pixels can give an output of `output` at the brush
+    scale: from the sizes alone, so a dialog can ask on every change."""
+    if min(output) < params.patch_size:
+        raise DoodleError(f"the output must be at least {params.patch_size} pixels on each side")
+    height, width = output
+    scaled = (painting[0] * params.brush_scale, painting[1] * params.brush_scale)
+    if min(scaled) < 2 * params.patch_size:
+        raise DoodleError(f"the painting at brush scale {params.brush_scale:g} is {scaled[1]:.0f}x{scaled[0]:.0f} "
+                          f"pixels: too small to take {params.patch_size}x{params.patch_size} patches from")
+    repeat = width * height / (scaled[0] * scaled[1])
+    if repeat > MAX_REPEAT:
+        needed = math.sqrt(width * height / MAX_REPEAT / (painting[0] * painting[1]))
+        raise DoodleError(f"the painting ({painting[1]}x{painting[0]}) is too small for a {width}x{height} "
+                          f"print at brush scale {params.brush_scale:g}: each of its pixels would be copied about "
+                          f"{repeat:.0f} times; use a brush scale of at least {math.ceil(needed * 10) / 10:g}, "
+                          "a smaller size or a larger painting")
 
 
 def synthesise(painting: np.ndarray, painting_labels: np.ndarray, target_labels: np.ndarray, guide: np.ndarray,

@@ -21,7 +21,7 @@ from doodlepaint.engine.labels import (MATCH_DISTANCE, MAX_LABELS, MIN_STYLE_SID
                                        nearest_labels, style_label_map, target_label_ids)
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.sample import SampleScene
-from doodlepaint.model.suggest import carry_labels, suggest_labels
+from doodlepaint.model.suggest import Relabelling, carry_labels, relabel_regions, suggest_labels
 
 # What every document keeps to, so that a saved project always opens again (model/project.py checks the same
 # on loading): a doodle (and the photo under it, which sets its size) of at least MIN_DOODLE_SIDE pixels a
@@ -49,6 +49,8 @@ class LabelChange(enum.Enum):
     REMOVED = "removed"                # its pixels became another label; the later ids shifted down
     REPLACED = "replaced"              # a painting's own label map brought its palette and names
     RIGHT_BUTTON = "right button"      # another label is what the right mouse button paints
+    SUGGESTED = "suggested"            # the painting's map segmented anew, labels added or dropped, the doodle
+                                       # renumbered with them (Suggest Labels, its undo and redo)
 
     @property
     def renumbers(self) -> bool:
@@ -124,6 +126,11 @@ class Document:
 
     # Labels -------------------------------------------------------------------------------------
     def add_label(self, name: str | None = None) -> int:
+        label = self._append_label(name)
+        self.events.labels.emit(LabelChange.ADDED)
+        return label
+
+    def _append_label(self, name: str | None = None) -> int:
         if len(self.palette) >= MAX_LABELS:
             raise ValueError(f"at most {MAX_LABELS} labels are supported")
         check_name(name or "")
@@ -132,7 +139,6 @@ class Document:
         colour = rgb_from_hex(free[0]) if free else np.random.default_rng(len(self.palette)).integers(0, 256, 3)
         self.palette = np.vstack([self.palette, np.asarray(colour, np.uint8)[None]])
         self.names.append(name or f"label {len(self.palette)}")
-        self.events.labels.emit(LabelChange.ADDED)
         return len(self.palette) - 1
 
     def rename_label(self, label: int, name: str) -> None:
@@ -182,13 +188,30 @@ class Document:
     def label_in_use(self, label: int) -> bool:
         return bool(np.any(self.style_ids == label) or np.any(self.target_ids == label))
 
-    def suggest_style_labels(self, count: int) -> np.ndarray:
-        """Segment the painting into `count` colour regions, adding labels as needed; returns new ids, each
-        region under the label that marked the most similar colours before."""
-        while len(self.palette) < count:
-            self.add_label()
-        return carry_labels(self.style, self.style_ids, self.style, suggest_labels(self.style, count),
-                            len(self.palette))
+    def suggest_style_labels(self, count: int) -> Relabelling:
+        """Segment the painting into `count` colour regions (fewer only if it has fewer colours), one label
+        each: a region keeps the label that marked the most similar colours before, labels are added as needed
+        and those left without a region dropped (the doodle's pixels of one go to the label most like it).
+        Both maps change in place, so the undo steps that hold them still do."""
+        regions = suggest_labels(self.style, count)
+        old_labels = len(self.palette)
+        while len(self.palette) <= regions.max():
+            self._append_label()
+        style_ids, kept, relabelling = relabel_regions(self.style, self.style_ids, regions, old_labels,
+                                                       len(self.palette))
+        self.target_ids[...] = relabelling.apply(self.target_ids)
+        self.put_labels(self.palette[kept], [self.names[label] for label in kept], style_ids,
+                        int(relabelling.apply(np.array(self.right_button_label))))
+        return relabelling
+
+    def put_labels(self, palette: np.ndarray, names: list[str], style_ids: np.ndarray, right_button_label: int) -> None:
+        """The labels, the painting's map (in place) and the right button's label as a suggestion left them or
+        found them (its undo and redo, once the doodle is in the same numbers)."""
+        self.palette, self.names, self.right_button_label = palette, list(names), right_button_label
+        self.style_ids[...] = style_ids
+        self.events.painting.emit(False)
+        self.events.doodle.emit(False)
+        self.events.labels.emit(LabelChange.SUGGESTED)
 
     # Images -------------------------------------------------------------------------------------
     def set_style(self, rgb: np.ndarray, map_rgb: np.ndarray | None = None) -> None:

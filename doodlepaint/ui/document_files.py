@@ -26,6 +26,7 @@ from doodlepaint.ui import export_size
 from doodlepaint.ui.export_size import export_request
 from doodlepaint.ui.files import IMAGE_FILTER, PNG_FILTER, PROJECT_FILTER, after_dialog, output_folder, with_suffix
 from doodlepaint.ui.label_dialogs import confirm_replace
+from doodlepaint.ui.remote_dialog import REMOTE
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
@@ -301,15 +302,16 @@ class DocumentFiles:
             QMessageBox.information(window, "Nothing to export", "Render first: Export at Size starts from the "
                                     "finished render and paints it bigger.")
             return
-        width = export_size.ask_export_width(window, window.doc.result.shape[1], window.doc)
-        path = width and self._ask_export_path(f"{self._document_stem()}-{width}px.png")
+        choice = export_size.ask_export_size(window, window.doc, window.settings, window.device_choice != REMOTE)
+        path = choice and self._ask_export_path(f"{self._document_stem()}-{choice.width}px.png")
         if path:
-            self.export_at_size_to(path, width)
+            self.export_at_size_to(path, choice.width, choice.brush_scale)
 
-    def export_at_size_to(self, path: str, width: int) -> None:
+    def export_at_size_to(self, path: str, width: int, brush_scale: float = 1.0) -> None:
         window = self.window
         with window.guard("Cannot export"):
-            window.export_at_size.start(export_request(window.doc, width), window.rendering.backend(), path)
+            window.export_at_size.start(export_request(window.doc, width, brush_scale), window.rendering.backend(),
+                                        path)
 
     def export_png(self, path: str) -> None:
         window = self.window

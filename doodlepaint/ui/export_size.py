@@ -3,7 +3,8 @@
 Painters preview small and print large. The preview settled the composition, so the export is the print
 pipeline (engine/print_size.py) with the preview as its working render: the print is copied at full size
 from the painting's own pixels, guided by the labels and the preview. The dialog offers 2x, 4x, 2048,
-4096 px and A4/A3 at 300 dpi and says the memory and time it expects. It runs in a QThread like every
+4096 px and A4/A3 at 300 dpi and a brush scale (remembered), says the memory and time it expects, and refuses
+a print the painting is too small for with the engine's own message. It runs in a QThread like every
 render, so the window stays usable; cancel writes nothing; the PNG is written atomically. Against a render
 server the export is the server's optimisation at size, from the preview upscaled (its phases above the
 preview's size only).
@@ -14,14 +15,16 @@ import dataclasses
 import math
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QProgressDialog,
-                               QWidget)
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
+                               QProgressDialog, QWidget)
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest
 from doodlepaint.engine.export import save_render
 from doodlepaint.engine.params import MAX_SIZE
-from doodlepaint.engine.print_size import PrintSettings, expected_memory, expected_seconds, print_metadata
+from doodlepaint.engine.print_size import (PrintSettings, check_print_settings, expected_memory, expected_seconds,
+                                           print_metadata)
+from doodlepaint.engine.synthesis import MAX_BRUSH_SCALE, MIN_BRUSH_SCALE
 from doodlepaint.model.document import Document
 from doodlepaint.ui.render import JobRunner
 
@@ -90,29 +93,86 @@ def expectation(document: Document, width: int, brush_scale: float = 1.0) -> str
             "on a 2-core CPU (less on a GPU)")
 
 
-def ask_export_width(parent: QWidget, preview_width: int, document: Document | None = None) -> int | None:
-    dialog = QDialog(parent)
-    dialog.setWindowTitle("Export at size")
-    sizes = QComboBox()
-    landscape = document is None or document.target_ids.shape[1] >= document.target_ids.shape[0]
-    for text, width in export_widths(preview_width, landscape):
-        sizes.addItem(text, width)
-    sizes.setToolTip("The print is copied from the painting's own brush marks, guided by the preview.")
-    expected = QLabel()
+@dataclasses.dataclass(frozen=True)
+class ExportChoice:
+    width: int
+    brush_scale: float
 
-    def show_expectation():
-        if document is not None and sizes.currentData() is not None:
-            expected.setText(expectation(document, sizes.currentData()))
-    sizes.currentIndexChanged.connect(show_expectation)
-    show_expectation()
-    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.accepted.connect(dialog.accept)
-    buttons.rejected.connect(dialog.reject)
-    layout = QFormLayout(dialog)
-    layout.addRow("Size", sizes)
-    layout.addRow("Expect", expected)
-    layout.addRow(buttons)
-    return sizes.currentData() if dialog.exec() == QDialog.DialogCode.Accepted else None
+
+class ExportSizeDialog(QDialog):
+    """The print's size and brush scale, with the memory and time to expect. A print the painting is too small
+    for (at that size and brush scale) is refused here with the engine's own message, before it starts."""
+
+    def __init__(self, parent: QWidget | None, document: Document, settings: QSettings, prints_here: bool = True):
+        super().__init__(parent)
+        self.document, self.settings, self.prints_here = document, settings, prints_here
+        self.setWindowTitle("Export at size")
+        preview_width = document.result.shape[1]
+        self.sizes = QComboBox()
+        landscape = document.target_ids.shape[1] >= document.target_ids.shape[0]
+        for text, width in export_widths(preview_width, landscape):
+            self.sizes.addItem(text, width)
+        self.sizes.setToolTip("The print is copied from the painting's own brush marks, guided by the preview.")
+        self.brush_scale = QDoubleSpinBox()
+        self.brush_scale.setRange(MIN_BRUSH_SCALE, MAX_BRUSH_SCALE)
+        self.brush_scale.setSingleStep(0.25)
+        self.brush_scale.setDecimals(2)
+        self.brush_scale.setSuffix("×")
+        self.brush_scale.setValue(settings.value("export/brush_scale", 1.0, type=float))
+        self.brush_scale.setToolTip("Larger values enlarge the painting's brush marks; the painting must be large "
+                                    "enough for the print at that scale." if prints_here else
+                                    "A render server paints the print with its optimisation at that size: the "
+                                    "brush scale applies to prints made on this machine.")
+        self.brush_scale.setEnabled(prints_here)
+        self.expected = QLabel()
+        self.expected.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QFormLayout(self)
+        layout.addRow("Size", self.sizes)
+        layout.addRow("Brush scale", self.brush_scale)
+        layout.addRow("Expect", self.expected)
+        layout.addRow(self.buttons)
+        self.sizes.currentIndexChanged.connect(self.check)
+        self.brush_scale.valueChanged.connect(self.check)
+        self.check()
+
+    @property
+    def export_button(self):
+        return self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+
+    def choice(self) -> ExportChoice | None:
+        width = self.sizes.currentData()
+        return None if width is None else ExportChoice(width, self.brush_scale.value())
+
+    def check(self) -> None:
+        """The expectation for the chosen print, or why it cannot be made; Export only for one that can."""
+        choice = self.choice()
+        problem = "the preview is as large as the largest print" if choice is None else None
+        if choice is not None and self.prints_here:
+            job = export_request(self.document, choice.width, choice.brush_scale)
+            try:
+                check_print_settings(job.request, job.settings)
+            except DoodleError as error:
+                problem = str(error)
+        self.expected.setStyleSheet("color: #d04040" if problem else "")
+        self.expected.setText(problem or expectation(self.document, choice.width, choice.brush_scale))
+        self.export_button.setEnabled(problem is None)
+
+    def accept(self) -> None:
+        self.settings.setValue("export/brush_scale", self.brush_scale.value())
+        super().accept()
+
+
+def ask_export_size(parent: QWidget, document: Document, settings: QSettings,
+                    prints_here: bool = True) -> ExportChoice | None:
+    """The print's size and brush scale, or None if the painter cancels. `prints_here`: the print pipeline runs
+    on this machine (a render server's optimisation has no brush scale)."""
+    dialog = ExportSizeDialog(parent, document, settings, prints_here)
+    accepted = dialog.exec() == QDialog.DialogCode.Accepted
+    dialog.deleteLater()
+    return dialog.choice() if accepted else None
 
 
 class ExportAtSize(QObject):

@@ -7,7 +7,8 @@ HOW_IT_WORKS = """
 <ol>
 <li><b>The painting.</b> The top left view shows the style painting with its <i>label map</i> on top:
 flat colours that say what each part is — sky, sea, rock. Paint on it to correct the labels, or use
-<i>Suggest labels…</i> to start from colour regions (one step that Edit → Undo takes back).</li>
+<i>Suggest labels…</i> to start from colour regions, one label each (one step that Edit → Undo
+takes back).</li>
 <li><b>The doodle.</b> The view below it is your doodle, painted with the same labels. Where you paint
 “sea”, the result borrows brush marks from the painting's sea. You can put a photo under the doodle
 (<i>File → Open Photo Under Doodle</i>) to keep its shapes.</li>

@@ -10,8 +10,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from doodlepaint.model.painting import Stroke
 from doodlepaint.ui.label_dialogs import ask_label_colour, ask_label_count, ask_label_name, confirm_replace_map
+from doodlepaint.ui.label_suggestion import SuggestLabelsCommand
 
 
 class LabelEditing:
@@ -83,16 +83,10 @@ class LabelEditing:
         window = self.window
         QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            stroke = Stroke(window.doc.style_ids)
-            window.doc.style_ids[...] = window.doc.suggest_style_labels(count)
-            edit = stroke.finish()
+            suggestion = SuggestLabelsCommand(window, count)
         finally:
             QApplication.restoreOverrideCursor()
-        if edit is not None:
-            window.style_painter.record(edit, "Suggest labels")
+        if suggestion.changed_anything:
+            window.style_undo.push(suggestion)
         window.activate(window.style_view, window.style_undo)     # so Edit → Undo takes the suggestion back
-        regionless = [name for label, name in enumerate(window.doc.names) if not (window.doc.style_ids == label).any()]
-        window.statusBar().showMessage(
-            f"Suggested {count} regions, each under the label of the most alike colours before"
-            + (f"; no region for {', '.join(regionless)}: paint it on the painting or remove it." if regionless
-               else ": correct it with the brush, and name the labels."), 12000)
+        window.statusBar().showMessage(suggestion.summary(count), 12000)

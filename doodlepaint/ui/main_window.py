@@ -9,7 +9,7 @@ import contextlib
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt
 from PySide6.QtGui import QPainter, QUndoGroup, QUndoStack
 from PySide6.QtWidgets import (QApplication, QDockWidget, QLabel, QMainWindow, QMessageBox, QProgressBar, QScrollArea,
                                QSizePolicy, QSplitter, QTextBrowser, QVBoxLayout, QWidget, QDialog, QDialogButtonBox)
@@ -28,18 +28,19 @@ from doodlepaint.ui.painting import PaintController, ToolState
 from doodlepaint.ui.palette_panel import PalettePanel
 from doodlepaint.ui.params_panel import ParamsPanel
 from doodlepaint.ui.qimages import qimage_from_rgb
-from doodlepaint.ui.remote_dialog import REMOTE, REMOTE_DEVICE, RemoteServerDialog
+from doodlepaint.ui.remote_dialog import (REMOTE, RemoteConnection, RemoteServerDialog, connected_message,
+                                          remote_label, remote_server)
 from doodlepaint.ui.rendering import RenderSession
 
 DOCK_WIDTH = 300        # leaves the three views room in an 800 px window
 
 
-def available_devices() -> list[tuple[str, str]]:
+def available_devices(settings: QSettings) -> list[tuple[str, str]]:
     devices = [("auto", f"Automatic ({device_name(pick_device('auto'))})"), ("cpu", "CPU")]
     for choice in ("cuda", "mps"):
         with contextlib.suppress(DoodleError):
             devices.append((choice, device_name(pick_device(choice))))
-    return [*devices, REMOTE_DEVICE]
+    return [*devices, (REMOTE, remote_label(settings))]
 
 
 def _scrolling(widget: QWidget) -> QScrollArea:
@@ -91,6 +92,8 @@ class MainWindow(QMainWindow):
         self.labels = LabelEditing(self)
         self.settings = QSettings()
         self.device_choice = str(self.settings.value("device", "auto"))
+        self.remote = RemoteConnection(self)
+        self.remote_ticket = 0              # the connection check a choice of the remote device waits for
         self.rendering = RenderSession(self, encoder)
         self.export_at_size = ExportAtSize(self)
         self.export_at_size.saved.connect(lambda path: self.statusBar().showMessage(f"Exported {path}", 8000))
@@ -126,7 +129,7 @@ class MainWindow(QMainWindow):
             painter.picked.connect(self.labels.select_label)
 
         self.palette_panel = PalettePanel()
-        self.params_panel = ParamsPanel(available_devices())
+        self.params_panel = ParamsPanel(available_devices(self.settings))
         self.params_panel.set_device(self.device_choice)
         self._connect_panels()
 
@@ -336,14 +339,51 @@ class MainWindow(QMainWindow):
 
     # Parameters ---------------------------------------------------------------------------------
     def set_device(self, choice: str) -> None:
+        """A choice in the Device list. The remote server becomes the device only once it answers: until then,
+        and if it does not, renders stay where they were."""
+        self.remote.abandon(self.remote_ticket)
+        if choice == REMOTE and self.device_choice != REMOTE:
+            self._connect_chosen_remote()
+            return
+        self._use_device(choice)
+
+    def _use_device(self, choice: str) -> None:
         self.device_choice = choice
         self.settings.setValue("device", choice)
         self.rendering.schedule_live_render()
 
-    def ask_remote_server(self) -> None:
-        if RemoteServerDialog(self.settings, self).exec():
-            self.params_panel.set_device(REMOTE)
-            self.set_device(REMOTE)
+    def _show_device(self, choice: str) -> None:
+        with QSignalBlocker(self.params_panel.device):
+            self.params_panel.set_device(choice)
+
+    def _connect_chosen_remote(self) -> None:
+        try:
+            server = remote_server(self.settings)
+        except DoodleError:                    # no address yet: ask for one
+            self.ask_remote_server()
+            return
+        self.statusBar().showMessage(f"Connecting to {server.url}…")
+
+        def failed(message: str) -> None:
+            self._show_device(self.device_choice)
+            self.statusBar().showMessage(f"Not connected: {message}", 20000)
+        self.remote_ticket = self.remote.check(server, lambda health: self.remote_connected(server, health), failed)
+
+    def remote_connected(self, server, health) -> None:
+        """A server answered (chosen in the Device list, or connected in Render → Remote Server…): it renders."""
+        self.params_panel.set_device_label(REMOTE, remote_label(self.settings))
+        self._show_device(REMOTE)
+        self._use_device(REMOTE)
+        self.statusBar().showMessage(connected_message(server, health), 10000)
+
+    def ask_remote_server(self) -> RemoteServerDialog:
+        self.remote.abandon(self.remote_ticket)      # the dialog's own check replaces one the Device list started
+        self._show_device(self.device_choice)
+        dialog = RemoteServerDialog(self.settings, self.remote, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.connected.connect(self.remote_connected)
+        dialog.open()
+        return dialog
 
     # Rendering ----------------------------------------------------------------------------------
     # Files --------------------------------------------------------------------------------------
@@ -419,6 +459,7 @@ class MainWindow(QMainWindow):
             self.statusBar().repaint()
         self.rendering.shutdown()
         self.export_at_size.shutdown()
+        self.remote.shutdown()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("window_state", self.saveState())
         self.files.recovery.discard()

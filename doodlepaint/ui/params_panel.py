@@ -178,6 +178,9 @@ class ParamsPanel(QWidget):
         if index >= 0:
             self.device.setCurrentIndex(index)
 
+    def set_device_label(self, choice: str, label: str) -> None:
+        self.device.setItemText(self.device.findData(choice), label)
+
     def _edited(self, *_):
         patch = int(self.patch_size.value())
         patch = patch if patch % 2 else patch + 1
