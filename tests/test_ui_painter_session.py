@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtGui import QImage
 
 from doubles import TinyEncoder
 
@@ -357,10 +358,12 @@ def test_suggest_labels_that_drops_a_label_is_undone_with_the_doodle_painted_sin
     cloud = doc.add_label("cloud")
     doc.target_ids[:3, :3] = cloud
     window.tools.label = cloud
+    doc.set_right_button_label(cloud)
     window.labels.suggest_labels(2)
     assert doc.names == ["a", "b"] and window.palette_panel.list.count() == 2
     merged_into = int(doc.target_ids[0, 0])
     assert np.all(doc.target_ids[:3, :3] == merged_into) and window.tools.label == merged_into
+    assert doc.right_button_label == merged_into and _doodle_shown(window)
     assert window.doodle_undo.count() == 0                  # its steps named labels by the old numbers
     doc.target_ids[15, 0] = 1                                # painted on the doodle after the suggestion
 
@@ -368,5 +371,15 @@ def test_suggest_labels_that_drops_a_label_is_undone_with_the_doodle_painted_sin
     window.menus.undo_action.trigger()
     assert doc.names == ["a", "b", "cloud"] and len(doc.palette) == 3 and window.palette_panel.list.count() == 3
     assert np.all(doc.target_ids[:3, :3] == cloud) and doc.target_ids[15, 0] == 1 and window.tools.label == cloud
+    assert doc.right_button_label == cloud and _doodle_shown(window)
     window.menus.redo_action.trigger()
     assert doc.names == ["a", "b"] and np.all(doc.target_ids[:3, :3] == merged_into)
+    assert doc.right_button_label == merged_into and _doodle_shown(window)
+
+
+def _doodle_shown(window) -> bool:
+    """The doodle view shows the doodle's labels in their colours now (without a hand refresh)."""
+    image = window.doodle_view.overlay.convertToFormat(QImage.Format.Format_RGB888)
+    array = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+    shown = array[:, :3 * image.width()].reshape(image.height(), image.width(), 3)
+    return np.array_equal(shown, window.doc.colours(window.doc.target_ids))
