@@ -104,6 +104,33 @@ def test_cancelling_an_export_writes_nothing(window, qtbot, tmp_path, tiny_encod
     assert not (tmp_path / "big.png").exists() and not list(tmp_path.glob(".big.png*"))
 
 
+def test_the_png_is_encoded_off_the_gui_thread_and_a_cancel_meanwhile_writes_nothing(window, qtbot, tmp_path,
+                                                                                    monkeypatch):
+    """A print's PNG takes seconds to encode: the window goes on meanwhile, the dialog says so, and a cancel
+    before the file is in place leaves no file."""
+    import threading
+
+    release, threads, encode = threading.Event(), [], export_size.encode_png
+
+    def slow_encode(rgb, metadata):
+        threads.append(threading.current_thread())
+        release.wait(30)
+        return encode(rgb, metadata)
+    monkeypatch.setattr(export_size, "encode_png", slow_encode)
+    _render(window, qtbot)
+    window.files.export_at_size_to(str(tmp_path / "big.png"), 64)
+    qtbot.waitUntil(lambda: bool(threads), timeout=30_000)
+    assert threads[0] is not threading.main_thread()
+    assert window.export_at_size.busy and "Writing" in window.export_at_size.dialog.labelText()
+    window.export_at_size.dialog.findChild(QPushButton).click()       # the dialog's Cancel
+    release.set()
+    qtbot.waitUntil(lambda: not window.export_at_size.busy, timeout=30_000)
+    window.export_at_size.encoder.submit(lambda: None).result()       # the encoding is over
+    qtbot.wait(50)                                                    # and its signal delivered
+    assert not (tmp_path / "big.png").exists() and not list(tmp_path.glob(".big.png*"))
+    assert window.messages == []
+
+
 def test_a_stale_frame_of_an_export_is_dropped_by_the_shared_job_runner(window, qtbot, tmp_path, tiny_encoder):
     """Export at Size runs on the same JobRunner as Render: a finished frame or a failure of an older job
     writes nothing and says nothing; the current job's finished frame is what gets saved."""
@@ -121,6 +148,7 @@ def test_a_stale_frame_of_an_export_is_dropped_by_the_shared_job_runner(window, 
     assert not (tmp_path / "big.png").exists() and window.export_at_size.dialog is not None
     assert window.messages == []
     runner.on_progress(runner.job, finished)
+    qtbot.waitUntil(lambda: (tmp_path / "big.png").exists(), timeout=30_000)      # encoded on its own thread
     assert np.array_equal(np.asarray(Image.open(tmp_path / "big.png")), finished.frame)
     assert window.export_at_size.dialog is None
     window.export_at_size.cancel()

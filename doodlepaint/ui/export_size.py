@@ -5,7 +5,8 @@ pipeline (engine/print_size.py) with the preview as its working render: the prin
 from the painting's own pixels, guided by the labels and the preview. The dialog offers 2x, 4x, 2048,
 4096 px and A4/A3 at 300 dpi and a brush scale (remembered), says the memory and time it expects, and refuses
 a print the painting is too small for with the engine's own message. It runs in a QThread like every
-render, so the window stays usable; cancel writes nothing; the PNG is written atomically. Against a render
+render, so the window stays usable, and the PNG is encoded on a thread of its own too (seconds at print
+size); cancel, until the file is in place, writes nothing; the PNG is written atomically. Against a render
 server the export is the server's optimisation at size, from the preview upscaled (its phases above the
 preview's size only).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
@@ -20,7 +22,7 @@ from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpin
                                QProgressDialog, QWidget)
 
 from doodlepaint.engine import DoodleError, Progress, TransferRequest
-from doodlepaint.engine.export import save_render
+from doodlepaint.engine.export import encode_png, render_metadata, write_atomically
 from doodlepaint.engine.params import MAX_SIZE
 from doodlepaint.engine.print_size import (PrintSettings, check_print_settings, expected_memory, expected_seconds,
                                            print_metadata)
@@ -180,12 +182,16 @@ class ExportAtSize(QObject):
 
     saved = Signal(str)          # the path written
     failed = Signal(str)         # a message for the painter
+    encoded = Signal(int, object)  # (the job, its Future of PNG bytes): from the encoding thread
 
     def __init__(self, parent: QWidget):
         super().__init__(parent)
         self.runner = JobRunner(self)
         self.runner.progressed.connect(self._on_progress)
         self.runner.failed.connect(self._on_failure)
+        self.encoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-png")
+        self.encoding: Future | None = None
+        self.encoded.connect(self._write)
         self.dialog: QProgressDialog | None = None
         self.path = ""
         self.request: TransferRequest | None = None
@@ -194,7 +200,7 @@ class ExportAtSize(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.runner.busy
+        return self.runner.busy or self.encoding is not None
 
     def start(self, job: PrintJob, backend, path: str) -> None:
         """Paint `job` on `backend` (client.LocalBackend or RemoteServer) and save it to `path`: here the print
@@ -222,12 +228,14 @@ class ExportAtSize(QObject):
 
     def cancel(self) -> None:
         self.runner.cancel()                     # whatever still arrives is stale: nothing is written
+        self.encoding = None
         self._close_dialog()
 
     def shutdown(self) -> None:
-        """Cancel and wait for the thread: call before the window closes."""
+        """Cancel and wait for the threads: call before the window closes."""
         self.cancel()
         self.runner.shutdown()
+        self.encoder.shutdown(wait=True)
 
     def _on_progress(self, progress: Progress) -> None:
         if self.dialog is not None:
@@ -240,12 +248,24 @@ class ExportAtSize(QObject):
             self._save(progress.frame)
 
     def _save(self, frame: np.ndarray) -> None:
+        """Encode the PNG off the GUI thread; _write puts it in place unless the export was cancelled since."""
+        if self.dialog is not None:
+            self.dialog.setLabelText(f"Writing {self.path}…")
+        extra = print_metadata(self.job.request, self.job.settings) if self.printing else {}
+        metadata = render_metadata(self.request.params, labels=list(self.request.label_names), **extra)
+        job = self.runner.job
+        self.encoding = self.encoder.submit(encode_png, frame, metadata)
+        self.encoding.add_done_callback(lambda future: self.encoded.emit(job, future))
+
+    def _write(self, job: int, future: Future) -> None:
+        if job != self.runner.job or future is not self.encoding:
+            return                               # cancelled while it was encoded: nothing is written
+        self.encoding = None
         self._close_dialog()
         try:
-            extra = print_metadata(self.job.request, self.job.settings) if self.printing else {}
-            save_render(self.path, frame, self.request.params, labels=list(self.request.label_names), **extra)
-        except (DoodleError, OSError, ValueError) as error:
-            self.failed.emit(str(error))
+            write_atomically(self.path, future.result())
+        except (OSError, ValueError) as error:
+            self.failed.emit(f"cannot write {self.path}: {getattr(error, 'strerror', None) or error}")
         else:
             self.saved.emit(self.path)
 
