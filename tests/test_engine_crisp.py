@@ -6,6 +6,7 @@ import numpy as np
 import torch
 
 from doodlepaint.engine import optimise, synthesis
+from doodlepaint.engine.images import resize_nearest
 from doodlepaint.engine.tensors import frame_array
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.swap import swap_image_and_field
@@ -44,7 +45,7 @@ def test_the_instant_picture_is_the_painting_voted_along_the_swaps_field(tiny_de
     assert field.painting_size == (plan.style_height, plan.style_width)
     sources = field.sources
     assert sources.min() >= 0 and sources[..., 0].max() < plan.style_height and sources[..., 1].max() < plan.style_width
-    centres = synthesis.nearest_labels(target, *sources.shape[:2])
+    centres = resize_nearest(target, sources.shape[1], sources.shape[0])
     assert (style_ids[sources[..., 0], sources[..., 1]] == centres).mean() > 0.9
     frame = list(run_transfer(request, device="cpu", encoder=TinyEncoder()))[-1].frame
     # the painting's own strokes, not the decoder's smooth picture, each label in its own colours

@@ -149,9 +149,10 @@ def _rgb_array(image: Image.Image) -> np.ndarray:
 
 
 def resize_nearest(array: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Nearest-neighbour resize of a label-id or label-colour array (no new values)."""
+    """Nearest-neighbour resize of a label-id or label-colour array (no new values), each output pixel taking
+    the input pixel under its centre, so that both sides shift alike."""
     if array.shape[1] == width and array.shape[0] == height:
         return array
-    rows = (np.arange(height) * array.shape[0] / height).astype(np.int64)
-    cols = (np.arange(width) * array.shape[1] / width).astype(np.int64)
+    rows = np.minimum(((np.arange(height) + 0.5) * array.shape[0] / height).astype(np.int64), array.shape[0] - 1)
+    cols = np.minimum(((np.arange(width) + 0.5) * array.shape[1] / width).astype(np.int64), array.shape[1] - 1)
     return array[rows][:, cols]
