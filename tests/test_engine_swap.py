@@ -193,6 +193,7 @@ def test_instant_render_with_the_shipped_decoder_follows_the_doodle(scene):
     assert left[0] > left[2] + 40 and right[2] > right[0] + 40     # warm red-brown left, blue right
 
 
+@pytest.mark.slow
 def test_training_a_few_steps_lowers_the_loss(tmp_path):
     from doodlepaint.train.data import ImageBank
     from doodlepaint.train.decoder import DecoderTraining, Trainer
