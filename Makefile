@@ -9,7 +9,7 @@ QT_SYSTEM_LIBS := libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-
 	libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xkb1 libxcb-xinerama0 libegl1 libgl1 \
 	libfontconfig1 libdbus-1-3
 
-.PHONY: run test bench wheel clean qt-system-libs
+.PHONY: run test test-fast bench wheel clean qt-system-libs
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ qt-system-libs:
 test: $(STAMP)
 	$(VENV)/bin/lint-imports --no-cache
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+# For quick iteration: leaves out the tests marked slow (pyproject.toml says which). CI runs `make test`.
+test-fast: $(STAMP)
+	$(VENV)/bin/lint-imports --no-cache
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) bench/bench.py --device cpu --sizes 256 --presets Draft Normal --methods patch gram --ref-sizes 256 --cold

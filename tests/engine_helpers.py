@@ -1,51 +1,14 @@
-"""Shared helpers for the engine tests: a tiny seeded stand-in encoder and synthetic scenes.
+"""Synthetic scenes for the engine tests (the stand-in networks are in doubles.py).
 
 Not a conftest: import what you need explicitly (``from engine_helpers import ...``).
 """
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 from doodlepaint.engine.params import TransferParams, TransferRequest
 
 PALETTE_RB = np.array([[255, 0, 0], [0, 0, 255]], dtype=np.uint8)
-
-
-class TinyEncoder(nn.Module):
-    """A seeded 1x1-conv "VGG": RGB 0..255 in, post-ReLU maps for any VGG layer name out.
-
-    relu1_* keep the input resolution, deeper layers are average-pooled by 2, so renders of 16 px and
-    up always have room for 3x3 patches. Each layer has its own fixed 1x1 convolution.
-    """
-
-    NAMES = tuple(f"relu{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4), (5, 4)) for i in range(1, n + 1))
-
-    def __init__(self, channels: int = 8, seed: int = 1234):
-        super().__init__()
-        generator = torch.Generator().manual_seed(seed)
-        self.convs = nn.ModuleDict()
-        for name in self.NAMES:
-            conv = nn.Conv2d(3, channels, 1)
-            with torch.no_grad():
-                conv.weight.copy_(torch.randn(conv.weight.shape, generator=generator))
-                conv.bias.copy_(torch.randn(conv.bias.shape, generator=generator) * 0.1)
-            self.convs[name] = conv
-        self.requires_grad_(False)
-        self.calls = 0
-
-    def forward(self, rgb: torch.Tensor, layers) -> dict[str, torch.Tensor]:
-        self.calls += 1
-        x = rgb / 127.5 - 1.0
-        out = {}
-        for name in layers:
-            y = F.relu(self.convs[name](x))
-            if not name.startswith("relu1_"):
-                y = F.avg_pool2d(y, 2)
-            out[name] = y
-        return out
 
 
 def two_region_ids(height: int, width: int, split: str = "vertical", swap: bool = False) -> np.ndarray:

@@ -11,7 +11,8 @@ from doodlepaint.engine.tensors import frame_array
 from doodlepaint.engine.params import TransferParams, TransferRequest
 from doodlepaint.engine.swap import swap_image_and_field
 from doodlepaint.engine.transfer import plan_phases, run_transfer
-from engine_helpers import PALETTE_RB, TinyEncoder
+from doubles import TinyEncoder
+from engine_helpers import PALETTE_RB
 
 
 def textured_scene(size: int = 64):

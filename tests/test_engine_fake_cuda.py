@@ -143,6 +143,7 @@ def test_decoder_and_sanet(traced):
 
 # --- whole renders ----------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method, photo", [("patch", True), ("gram", False)])
 def test_optimisation_rounds_without_a_frame_never_wait_for_the_device(traced, method, photo):
     """Every loss term (patch, colour, content, smoothness, range; Grams) evaluated with its gradient on

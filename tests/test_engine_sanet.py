@@ -142,6 +142,7 @@ def test_a_few_masked_training_steps_lower_the_loss():
     assert log[-1]["loss"] < 0.7 * log[0]["loss"]
 
 
+@pytest.mark.slow
 def test_training_resumes_from_its_checkpoint(tmp_path):
     bank = _bank(_noise(1, 40))
     config = SANetTraining(width=0.25, crop=32, batch=1, steps=3, short_side=None)
@@ -152,6 +153,7 @@ def test_training_resumes_from_its_checkpoint(tmp_path):
     assert resumed.step == 3
 
 
+@pytest.mark.slow
 def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_path):
     bank = _bank(_noise(3, 40))
     quiet = open("/dev/null", "w")
@@ -169,6 +171,7 @@ def test_the_record_keeps_each_stage_of_a_run_resumed_with_other_settings(tmp_pa
     assert Trainer(other, bank, bank, tmp_path).record()["stages"] == stages     # kept in the checkpoint
 
 
+@pytest.mark.slow
 def test_a_checkpoint_from_before_a_setting_existed_resumes_in_its_stage(tmp_path):
     bank = _bank(_noise(4, 40))
     quiet = open("/dev/null", "w")
@@ -204,6 +207,7 @@ def test_masked_training_splits_each_image_into_its_darker_and_brighter_half():
     assert torch.allclose(mean[0, :, 0], torch.tensor([1.0, 3.0])) and torch.allclose(std[0, :, 0], torch.tensor([0.0, 1.0]), atol=0.01)
 
 
+@pytest.mark.slow
 def test_a_masked_training_step_attends_within_each_half_only():
     bank = _bank(_noise(5, 48))
     trainer = Trainer(SANetTraining(width=0.25, crop=32, batch=2, steps=1, short_side=None, masked=1.0),

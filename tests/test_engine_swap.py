@@ -16,6 +16,7 @@ from doodlepaint.engine.errors import DoodleError, LabelMapError
 from doodlepaint.engine.params import PRESETS, TransferParams, TransferRequest
 from doodlepaint.engine.patch import PatchStyle, principal_directions
 from doodlepaint.engine.transfer import run_transfer
+from doubles import TinyEncoder
 
 
 @pytest.mark.parametrize("layer, channels, factor", [("relu3_1", 256, 4), ("relu4_1", 512, 8)])
@@ -151,31 +152,14 @@ def scene():
     return style, style_ids, target_ids, np.array([[255, 0, 0], [0, 0, 255]], np.uint8)
 
 
-@pytest.fixture
-def identity_decoder(monkeypatch):
-    """A stand-in decoder for the tiny encoder: the first three channels upsampled to pixels."""
-    class Upsample(torch.nn.Module):
-        layer = "relu3_1"
-
-        def forward(self, features):
-            return torch.nn.functional.interpolate(features[:, :3] * 100, scale_factor=2)
-
-    import doodlepaint.engine.swap as swap
-    monkeypatch.setattr(swap, "get_decoder", lambda layer, device: Upsample())
-
-
-def test_instant_preset_renders_one_done_frame(scene, identity_decoder):
-    from engine_helpers import TinyEncoder
-
+def test_instant_preset_renders_one_done_frame(scene, tiny_decoder):
     request = TransferRequest(*scene, PRESETS["Instant"])
     frames = list(run_transfer(request, device="cpu", encoder=TinyEncoder()))
     assert len(frames) == 1 and frames[0].done and frames[0].fraction == 1.0
     assert frames[0].frame.shape == (48, 48, 3) and frames[0].frame.dtype == np.uint8
 
 
-def test_the_painting_bank_is_built_once_across_strokes(scene, identity_decoder):
-    from engine_helpers import TinyEncoder
-
+def test_the_painting_bank_is_built_once_across_strokes(scene, tiny_decoder):
     encoder = TinyEncoder()
     style_cache.clear()
     first = _tiny_request(scene)
@@ -191,7 +175,7 @@ def test_the_painting_bank_is_built_once_across_strokes(scene, identity_decoder)
     assert style_cache.builds == builds + 1   # the painting's map changed: its bank is rebuilt
 
 
-def test_instant_render_of_a_label_missing_from_the_painting_is_the_usual_error(scene, identity_decoder):
+def test_instant_render_of_a_label_missing_from_the_painting_is_the_usual_error(scene, tiny_decoder):
     style, style_ids, target_ids, palette = scene
     palette3 = np.vstack([palette, [[0, 255, 0]]]).astype(np.uint8)
     target = target_ids.copy()
@@ -209,6 +193,7 @@ def test_instant_render_with_the_shipped_decoder_follows_the_doodle(scene):
     assert left[0] > left[2] + 40 and right[2] > right[0] + 40     # warm red-brown left, blue right
 
 
+@pytest.mark.slow
 def test_training_a_few_steps_lowers_the_loss(tmp_path):
     from doodlepaint.train.data import ImageBank
     from doodlepaint.train.decoder import DecoderTraining, Trainer
@@ -246,8 +231,6 @@ def test_swapped_training_features_come_from_another_image():
 
 @pytest.mark.parametrize("method", ["patch", "gram"])
 def test_a_second_render_of_the_same_painting_encodes_nothing_of_it_again(scene, method):
-    from engine_helpers import TinyEncoder
-
     style_cache.clear()
     encoder = TinyEncoder()
     params = TransferParams(method=method, phases=1, iterations=2)

@@ -17,7 +17,8 @@ from doodlepaint.engine.plan import PhasePlan
 from doodlepaint.engine.terms import ColourTerm
 from doodlepaint.engine.transfer import render, run_transfer
 
-from engine_helpers import TinyEncoder, tiny_request
+from doubles import TinyEncoder
+from engine_helpers import tiny_request
 
 FAST = dict(phases=2, iterations=4, match_every=2)
 

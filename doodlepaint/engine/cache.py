@@ -21,7 +21,8 @@ T = TypeVar("T")
 
 
 def fingerprint(*arrays: np.ndarray) -> str:
-    """A digest of the arrays' shapes, types and bytes (about 1 ms for a 512 px painting)."""
+    """A digest of the arrays' shapes, types and bytes: cheap beside any render, so every render takes one
+    (BENCHMARKS.md, Figures behind constants)."""
     digest = hashlib.blake2b(digest_size=16)
     for array in arrays:
         array = np.ascontiguousarray(array)

@@ -99,7 +99,8 @@ def _shipped_bytes(layer: str) -> bytes:
 
 @functools.lru_cache(maxsize=8)
 def _cached_decoder(layer: str, device: str) -> Decoder:
-    # channels-last convolutions: the decoder's pass at 512 px takes 0.36 s instead of 0.54 s on 2 CPU cores
+    # channels-last convolutions: the decoder's pass is a good deal faster so on a CPU (BENCHMARKS.md, Figures
+    # behind constants)
     return decoder_from_bytes(_shipped_bytes(layer), f"for {layer}").to(device, memory_format=torch.channels_last)
 
 

@@ -30,7 +30,8 @@ def masked_grams(features: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
     """features (1, C, H, W), masks (1, K, H, W) in [0, 1] -> (K, C, C), each normalised by its mask's area.
 
     Each label's product runs over the pixels it covers only, so K labels cost about one image's worth
-    of multiplications instead of K (the Gram method's losses took a third of each step)."""
+    of multiplications instead of K (the Gram method's losses were a good share of each step: BENCHMARKS.md,
+    Figures behind constants)."""
     return _grams(features, _label_pixels(masks.to(features.dtype)))
 
 

@@ -11,7 +11,7 @@ split by a Gaussian blur of DETAIL_SIGMA pixels:
 
 Matching the whole picture's spread alone, as one band (`match_label_colours`), cannot do the second: a
 region's spread is mostly its broad shading, so the strokes inside it stay as faint as the decoder painted
-them (about half the painting's contrast for SANet's decoder at 512 px). SANet uses both bands
+them (well under the painting's contrast for SANet's decoder: BENCHMARKS.md, SANet). SANet uses both bands
 (`match_label_colours_and_detail`); the instant preview keeps the one band, which on its own bench did as
 well at 256 px, its default size (BENCHMARKS.md, SANet).
 """
@@ -26,7 +26,8 @@ from torchvision.transforms.functional import gaussian_blur
 
 COLOUR_SCALE_LIMIT = 3.0   # a label's colour spread, or its detail's, is widened at most this much
 # Brush marks are finer than this, a region's shading broader: at the output's scale, where the painting is
-# measured too. From 1 to 4 pixels the bench's mean masked SANet fidelity stays within 0.80-0.82 (BENCHMARKS.md).
+# measured too. Not tuned to the bench: its masked SANet fidelity hardly moves from 1 to 4 pixels (BENCHMARKS.md,
+# SANet, the two-band colour step).
 DETAIL_SIGMA = 2.0
 
 

@@ -28,7 +28,9 @@ from doodlepaint.engine.tensors import frame_array, image_tensor, label_masks, p
 
 CONTENT_LAYER = "relu4_2"
 RANGE_WEIGHT = 1e3    # pixels outside 0..255 cost this much per squared unit
-MATCH_PIXELS = 150_000  # fitted to CPU phase times of the 512 px sample render (8.8 / 37 / 128 s)
+# The painting pixels at which patch matching costs a phase as much as the network does: progress and the ETA
+# weigh phases by it (fitted to a render's phase times: BENCHMARKS.md, Figures behind constants).
+MATCH_PIXELS = 150_000
 
 
 class _Stop(Exception):

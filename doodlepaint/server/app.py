@@ -10,6 +10,10 @@ cancels; `GET /jobs/{id}/result` is the final PNG with its `doodlepaint` text ch
 Every request but /health needs `Authorization: Bearer TOKEN` when the server has a token. Every request
 and WebSocket must name an allowed Host, a browser's must come from an allowed Origin, and a job must be
 sent as application/json (server/guard.py says why).
+
+The routes are module-level functions on two routers; what they share (the settings, the images, the queue)
+is the app's RenderService, which each reaches through a dependency. The token check is a dependency of
+`token_routes`; the WebSocket checks the token itself, since it answers a wrong one by closing (1008).
 """
 from __future__ import annotations
 
@@ -19,14 +23,16 @@ import hashlib
 import hmac
 import warnings
 from dataclasses import dataclass
+from typing import Annotated
 
 import numpy as np
 import torch
-from fastapi import FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import HTTPConnection
 
 from doodlepaint import __version__
 from doodlepaint.engine import DoodleError, TransferRequest
@@ -57,19 +63,23 @@ class ServerConfig:
     allowed_origins: tuple[str, ...] = ()           # browser origins besides the server's own; "*": any
 
 
-def create_app(config: ServerConfig) -> FastAPI:
-    encoder = config.encoder       # the engine keeps each painting's features and patch banks between jobs
-    images = LruCache(config.image_cache_bytes, cost=lambda array: array.nbytes)
-    style_labels = StyleLabels()
-    state: dict[str, JobQueue] = {}
-    # Decoding an upload and mapping a job's labels take memory in proportion to the images: one at a time,
-    # so twenty requests at once cost what one does.
-    checks = asyncio.Lock()
+class RenderService:
+    """What every route shares: the settings, the images uploaded, the paintings' label maps and the job queue."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.images = LruCache(config.image_cache_bytes, cost=lambda array: array.nbytes)
+        self.style_labels = StyleLabels()
+        self.queue: JobQueue | None = None        # made on the server's event loop, when it starts
+        # Decoding an upload and mapping a job's labels take memory in proportion to the images: one at a time,
+        # so twenty requests at once cost what one does.
+        self.checks = asyncio.Lock()
 
     @contextlib.asynccontextmanager
-    async def lifespan(app):
-        queue = state["queue"] = JobQueue(config.device, encoder, config.queue_limit,
-                                          preview_interval=config.preview_interval)
+    async def lifespan(self, app: FastAPI):
+        # The encoder is the engine's, loaded once: it keeps each painting's features and patch banks between jobs.
+        queue = self.queue = JobQueue(self.config.device, self.config.encoder, self.config.queue_limit,
+                                      preview_interval=self.config.preview_interval)
         runner = asyncio.create_task(queue.run_forever())
         yield
         if queue.running is not None:
@@ -78,88 +88,43 @@ def create_app(config: ServerConfig) -> FastAPI:
         with contextlib.suppress(asyncio.CancelledError):
             await runner
 
-    # With a token, every route but /health needs it: the API's own description included (a browser cannot
-    # send the token to /docs, so they are off).
-    docs = {} if config.token is None else {"docs_url": None, "redoc_url": None, "openapi_url": None}
-    app = FastAPI(title="doodlepaint", version=__version__, lifespan=lifespan, **docs)
-    app.add_middleware(OriginGuard, allowed_origins=config.allowed_origins, json_posts=("/jobs",))
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)
-
-    def authorised(headers) -> bool:
-        if config.token is None:
+    def authorised(self, headers) -> bool:
+        if self.config.token is None:
             return True
         offered = headers.get("authorization", "")
-        return hmac.compare_digest(offered.encode(), f"Bearer {config.token}".encode())
+        return hmac.compare_digest(offered.encode(), f"Bearer {self.config.token}".encode())
 
-    def check_token(request: Request) -> None:
-        if not authorised(request.headers):
-            missing = "authorization" not in request.headers
-            raise HTTPException(401, "this server needs a token: send 'Authorization: Bearer TOKEN'" if missing
-                                else "wrong token")
-
-    async def read_body(request: Request, limit: int) -> bytes:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise HTTPException(413, f"the request is {int(declared)} bytes: at most {limit} are accepted")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > limit:
-                raise HTTPException(413, f"the request is over {limit} bytes: at most {limit} are accepted")
-        return bytes(body)
-
-    def find_job(job_id: str) -> Job:
-        job = state["queue"].jobs.get(job_id)
+    def find_job(self, job_id: str) -> Job:
+        job = self.queue.jobs.get(job_id)
         if job is None:
             raise HTTPException(404, f"no job {job_id} (finished jobs are kept a while, then forgotten)")
         return job
 
-    @app.get("/health")
-    async def health():
-        queue = state["queue"]
-        return {"status": "ok", "version": __version__, "device": str(config.device),
-                "device_name": device_name(config.device), "waiting": len(queue.waiting),
-                "running": queue.running is not None, "queue_limit": config.queue_limit,
-                "token_required": config.token is not None}
+    def refuse_if_full(self) -> None:
+        if len(self.queue.waiting) >= self.config.queue_limit:
+            raise HTTPException(503, f"the server's queue is full ({self.config.queue_limit} jobs waiting): "
+                                     "try again in a moment")
 
-    @app.put("/images/{digest}", status_code=201)
-    async def upload_image(digest: str, request: Request):
-        check_token(request)
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-            raise HTTPException(400, "an image is named by the SHA-256 of its bytes, as 64 lowercase hex digits")
-        data = await read_body(request, config.max_upload_bytes)
-        if hashlib.sha256(data).hexdigest() != digest:
-            raise HTTPException(400, "the image's bytes do not match its SHA-256: it was damaged on the way")
-        if digest not in images:
-            async with checks:
-                try:
-                    rgb = await run_in_threadpool(decode_rgb, data, "image", config.max_pixels)
-                except DoodleError as error:
-                    raise HTTPException(422, str(error)) from error
-            images.put(digest, rgb)
-        rgb = images.get(digest)
-        return {"sha256": digest, "width": rgb.shape[1], "height": rgb.shape[0]}
-
-    def check_memory(spec: JobSpec, arrays: dict[str, np.ndarray]) -> None:
+    def check_memory(self, spec: JobSpec, arrays: dict[str, np.ndarray]) -> None:
         """From the images' sizes alone, before any label is mapped: the render fits the job budget."""
-        if config.memory_budget is None:
+        budget = self.config.memory_budget
+        if budget is None:
             return
         try:
             shaped = shaped_request(job_params(spec), arrays[spec.target_map].shape[1::-1],
                                     arrays[spec.style].shape[1::-1])
-            check_fits(shaped, config.memory_budget,
-                       f"this server takes jobs of up to {gigabytes(config.memory_budget)}", runtime=False)
+            check_fits(shaped, budget, f"this server takes jobs of up to {gigabytes(budget)}", runtime=False)
         except MemoryBudgetError as error:
             raise HTTPException(413, str(error)) from error
         except (DoodleError, ValueError, TypeError):
             pass          # no plan for these parameters and sizes: build_request says why, after the labels
 
-    def build_request(spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
+    def build_request(self, spec: JobSpec, arrays: dict[str, np.ndarray]) -> tuple[TransferRequest, list[str]]:
         """The CLI's checks, on decoded images: labels, parameters, sizes. Runs in a worker thread."""
         style = arrays[spec.style]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            labels = style_labels.get((spec.style, spec.style_map), style, arrays[spec.style_map])
+            labels = self.style_labels.get((spec.style, spec.style_map), style, arrays[spec.style_map])
             target_ids = target_label_ids(arrays[spec.target_map], labels.palette)
             check_shared_labels(labels.ids, target_ids, labels.palette)
             content = arrays[spec.content] if spec.content else None
@@ -174,92 +139,158 @@ def create_app(config: ServerConfig) -> FastAPI:
         request = TransferRequest(style, labels.ids, target_ids, labels.palette, params, content, init_image)
         validate(request)
         width, height = output_size(request)
-        if width * height > config.max_pixels:
-            raise DoodleError(f"the render would be {width}x{height} pixels: at most {config.max_pixels} pixels "
+        max_pixels = self.config.max_pixels
+        if width * height > max_pixels:
+            raise DoodleError(f"the render would be {width}x{height} pixels: at most {max_pixels} pixels "
                               "are accepted; choose a smaller size")
         plan_phases(request)
         return request, [str(w.message) for w in caught]
 
-    def refuse_if_full(queue: JobQueue) -> None:
-        if len(queue.waiting) >= config.queue_limit:
-            raise HTTPException(503, f"the server's queue is full ({config.queue_limit} jobs waiting): "
-                                     "try again in a moment")
 
-    @app.post("/jobs", status_code=202)
-    async def submit(request: Request):
-        check_token(request)
-        try:
-            spec = JobSpec.model_validate_json(await read_body(request, MAX_JOB_BYTES))
-        except ValidationError as error:
-            raise HTTPException(422, first_error(error, "job")) from error
-        missing = [digest for digest in spec.images().values() if digest not in images]
-        if missing:
-            return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
-                                status_code=409)
-        queue = state["queue"]
-        refuse_if_full(queue)                             # say so before decoding anything
-        arrays = {digest: images.get(digest) for digest in spec.images().values()}
-        check_memory(spec, arrays)
-        async with checks:
-            refuse_if_full(queue)                         # it may have filled while this job waited its turn
+def render_service(connection: HTTPConnection) -> RenderService:
+    return connection.app.state.service
+
+
+Service = Annotated[RenderService, Depends(render_service)]
+
+
+def check_token(request: Request, service: Service) -> None:
+    if not service.authorised(request.headers):
+        missing = "authorization" not in request.headers
+        raise HTTPException(401, "this server needs a token: send 'Authorization: Bearer TOKEN'" if missing
+                            else "wrong token")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"the request is {int(declared)} bytes: at most {limit} are accepted")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"the request is over {limit} bytes: at most {limit} are accepted")
+    return bytes(body)
+
+
+open_routes = APIRouter()                                           # /health, and the WebSocket checks its own token
+token_routes = APIRouter(dependencies=[Depends(check_token)])
+
+
+@open_routes.get("/health")
+async def health(service: Service):
+    config, queue = service.config, service.queue
+    return {"status": "ok", "version": __version__, "device": str(config.device),
+            "device_name": device_name(config.device), "waiting": len(queue.waiting),
+            "running": queue.running is not None, "queue_limit": config.queue_limit,
+            "token_required": config.token is not None}
+
+
+@token_routes.put("/images/{digest}", status_code=201)
+async def upload_image(digest: str, request: Request, service: Service):
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise HTTPException(400, "an image is named by the SHA-256 of its bytes, as 64 lowercase hex digits")
+    data = await read_body(request, service.config.max_upload_bytes)
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise HTTPException(400, "the image's bytes do not match its SHA-256: it was damaged on the way")
+    if digest not in service.images:
+        async with service.checks:
             try:
-                transfer, notes = await run_in_threadpool(build_request, spec, arrays)
+                rgb = await run_in_threadpool(decode_rgb, data, "image", service.config.max_pixels)
             except DoodleError as error:
                 raise HTTPException(422, str(error)) from error
+        service.images.put(digest, rgb)
+    rgb = service.images.get(digest)
+    return {"sha256": digest, "width": rgb.shape[1], "height": rgb.shape[0]}
+
+
+@token_routes.post("/jobs", status_code=202)
+async def submit(request: Request, service: Service):
+    try:
+        spec = JobSpec.model_validate_json(await read_body(request, MAX_JOB_BYTES))
+    except ValidationError as error:
+        raise HTTPException(422, first_error(error, "job")) from error
+    missing = [digest for digest in spec.images().values() if digest not in service.images]
+    if missing:
+        return JSONResponse({"detail": "upload these images first (PUT /images/SHA256)", "missing": missing},
+                            status_code=409)
+    service.refuse_if_full()                              # say so before decoding anything
+    arrays = {digest: service.images.get(digest) for digest in spec.images().values()}
+    service.check_memory(spec, arrays)
+    async with service.checks:
+        service.refuse_if_full()                          # it may have filled while this job waited its turn
         try:
-            job = queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in spec.images().items()},
-                                   frames=spec.frames))
-        except QueueFull as error:
-            raise HTTPException(503, str(error)) from error
-        return {"id": job.id, "place": job.place, "device": str(config.device),
-                "device_name": device_name(config.device), "warnings": notes}
+            transfer, notes = await run_in_threadpool(service.build_request, spec, arrays)
+        except DoodleError as error:
+            raise HTTPException(422, str(error)) from error
+    try:
+        job = service.queue.submit(Job(transfer, {f"{role}_sha256": digest for role, digest in spec.images().items()},
+                                       frames=spec.frames))
+    except QueueFull as error:
+        raise HTTPException(503, str(error)) from error
+    device = service.config.device
+    return {"id": job.id, "place": job.place, "device": str(device), "device_name": device_name(device),
+            "warnings": notes}
 
-    @app.get("/jobs/{job_id}")
-    async def job_status(job_id: str, request: Request):
-        check_token(request)
-        return find_job(job_id).status()
 
-    @app.delete("/jobs/{job_id}")
-    async def cancel(job_id: str, request: Request):
-        check_token(request)
-        job = find_job(job_id)
-        state["queue"].cancel(job)
-        return job.status()
+@token_routes.get("/jobs/{job_id}")
+async def job_status(job_id: str, service: Service):
+    return service.find_job(job_id).status()
 
-    @app.get("/jobs/{job_id}/result")
-    async def result(job_id: str, request: Request):
-        check_token(request)
-        job = find_job(job_id)
-        if job.state != "done":
-            raise HTTPException(409, f"job {job_id} is {job.state}: it has no result")
-        return Response(job.result_png, media_type="image/png")
 
-    @app.websocket("/jobs/{job_id}/events")
-    async def events(websocket: WebSocket, job_id: str):
-        if not authorised(websocket.headers):
-            await websocket.close(code=1008, reason="wrong or missing token")
-            return
-        job = state["queue"].jobs.get(job_id)
-        if job is None:
-            await websocket.close(code=1008, reason=f"no job {job_id}")
-            return
-        await websocket.accept()
-        listener: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
-        for item in job.snapshot():
-            listener.put_nowait(item)
-        job.listeners.add(listener)
-        try:
-            while True:
-                event, frame = await listener.get()
-                await websocket.send_json(event)
-                if frame is not None:
-                    await websocket.send_bytes(frame)
-                if event["type"] in ("failed", "cancelled") or event.get("done"):
-                    break
-            await websocket.close()
-        except WebSocketDisconnect:
-            pass
-        finally:
-            job.listeners.discard(listener)
+@token_routes.delete("/jobs/{job_id}")
+async def cancel(job_id: str, service: Service):
+    job = service.find_job(job_id)
+    service.queue.cancel(job)
+    return job.status()
 
+
+@token_routes.get("/jobs/{job_id}/result")
+async def result(job_id: str, service: Service):
+    job = service.find_job(job_id)
+    if job.state != "done":
+        raise HTTPException(409, f"job {job_id} is {job.state}: it has no result")
+    return Response(job.result_png, media_type="image/png")
+
+
+@open_routes.websocket("/jobs/{job_id}/events")
+async def events(websocket: WebSocket, job_id: str, service: Service):
+    if not service.authorised(websocket.headers):
+        await websocket.close(code=1008, reason="wrong or missing token")
+        return
+    job = service.queue.jobs.get(job_id)
+    if job is None:
+        await websocket.close(code=1008, reason=f"no job {job_id}")
+        return
+    await websocket.accept()
+    listener: asyncio.Queue = asyncio.Queue(LISTENER_BACKLOG)
+    for item in job.snapshot():
+        listener.put_nowait(item)
+    job.listeners.add(listener)
+    try:
+        while True:
+            event, frame = await listener.get()
+            await websocket.send_json(event)
+            if frame is not None:
+                await websocket.send_bytes(frame)
+            if event["type"] in ("failed", "cancelled") or event.get("done"):
+                break
+        await websocket.close()
+    except WebSocketDisconnect:
+        pass
+    finally:
+        job.listeners.discard(listener)
+
+
+def create_app(config: ServerConfig) -> FastAPI:
+    service = RenderService(config)
+    # With a token, every route but /health needs it: the API's own description included (a browser cannot
+    # send the token to /docs, so they are off).
+    docs = {} if config.token is None else {"docs_url": None, "redoc_url": None, "openapi_url": None}
+    app = FastAPI(title="doodlepaint", version=__version__, lifespan=service.lifespan, **docs)
+    app.state.service = service
+    app.add_middleware(OriginGuard, allowed_origins=config.allowed_origins, json_posts=("/jobs",))
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts), www_redirect=False)
+    app.include_router(open_routes)
+    app.include_router(token_routes)
     return app

@@ -10,10 +10,10 @@ of images 512 on the short side (a GPU); a CPU trains smaller crops and a half-w
 
 The identity weights: the paper's text gives λid1 1, λid2 50, but the widely used reimplementation whose
 results match the paper's (GlebSBrykin/SANET, Train.ipynb) weighs pixels 50 and features 1, and the authors'
-own remark (dypark86/SANET issue 1) points to that code. Measured here: with 1 and 50 the feature identity
-was 97 % of the loss for 380 steps and the network learned to copy the photo (its style loss barely moved,
-20.6 → 13.0). The defaults are therefore 50 (pixels) and 1 (features); `--identity-pixels` and
-`--identity-features` set the paper's text instead.
+own remark (dypark86/SANET issue 1) points to that code. Measured here (BENCHMARKS.md, Figures behind
+constants): with 1 and 50 the feature identity was nearly all of the loss and the network learned to copy
+the photo, its style loss barely moving. The defaults are therefore 50 (pixels) and 1 (features);
+`--identity-pixels` and `--identity-features` set the paper's text instead.
 
 On a CPU the decoder can start from a relu4_1 reconstruction decoder of the same width trained by
 `python -m doodlepaint.train.decoder --layer relu4_1` (`--init-decoder`): reconstruction steps cost a
