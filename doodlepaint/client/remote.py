@@ -92,8 +92,8 @@ class RemoteServer:
     url: str                        # http://host:port or https://... behind a reverse proxy
     token: str | None = None
     timeout: float = 10.0           # seconds an HTTP request or a silent event stream may take
-    frames: str = ""                # previews as "png" (small) or "raw" RGB (no encoding, ~10 ms sooner on a
-                                    # loaded CPU); unset: raw from this machine's own server, PNG over a network
+    frames: str = ""                # previews as "png" (small) or "raw" RGB (no encoding: sooner on a loaded CPU,
+                                    # BENCHMARKS.md); unset: raw from this machine's own server, PNG over a network
 
     def __post_init__(self):
         parts = urllib.parse.urlsplit(self.url)

@@ -29,8 +29,9 @@ DEFAULT_WORKING_SIZE = 512
 PRINT_PATCH_SIZE = 5
 # Share of the progress bar for the working render: it is the smaller part of a print's time.
 WORKING_SHARE = 0.3
-# Seconds per million print pixels on the 2-core CPU (synthesis only; measured under load, so high).
-SECONDS_PER_MEGAPIXEL = 25.0
+# Seconds per million print pixels on the 2-core CPU, the synthesis alone: the idle print bench's, rounded up
+# for the PNG and for a machine that does other things meanwhile (BENCHMARKS.md, print size).
+SECONDS_PER_MEGAPIXEL = 5.0
 # Bytes per print pixel the synthesis holds (output, field, labels, the PNG's copy) and per painting pixel
 # (its tables for search and vote, label order), measured from the tensors it makes; a tile's working set.
 BYTES_PER_PRINT_PIXEL = 30

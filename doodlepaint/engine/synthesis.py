@@ -647,8 +647,8 @@ def crisp_picture(request, plan, image: torch.Tensor, initial: InitialField | No
     painting_labels = resize_nearest(request.style_labels, plan.style_width, plan.style_height)
     target = resize_nearest(request.target_labels, plan.width, plan.height)
     guide = image[0].permute(1, 2, 0).round().clamp(0, 255).to(torch.uint8).cpu().numpy()
-    # Along a field the render chose by its features, one vote is crisper than any search from it: on the
-    # instant bench (256 px) detail 0.85-0.94 by the vote alone, 0.76 after one search, 0.70 after two.
+    # Along a field the render chose by its features, one vote is crisper than any search from it, and each
+    # search from it softer again (BENCHMARKS.md, Figures behind constants).
     params = SynthesisParams(gamma=request.params.gamma, patch_size=CRISP_PATCH_SIZE, seed=request.params.seed,
                              levels=1 if initial is not None else None,
                              fine_iterations=0 if initial is not None else FINE_ITERATIONS)

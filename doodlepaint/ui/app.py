@@ -12,10 +12,9 @@ from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 # The render's OpenMP threads share the cores with this window, its display server and whatever else runs:
-# spinning at every barrier (OpenMP's default) then makes each step wait for a descheduled partner. Measured
-# on 2 cores busy with other jobs, the engine's 64 px Draft on a process's main thread took 12.1 s spinning
-# and 1.9 s passive (bench/app_vs_cli.py times the app against the CLI). Set before torch loads; a value
-# the user set is kept.
+# spinning at every barrier (OpenMP's default) then makes each step wait for a descheduled partner, six
+# times slower on busy cores (BENCHMARKS.md, the app's render against the CLI's). Set before torch loads; a
+# value the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from doodlepaint.model.autosave import Recovery  # noqa: E402
