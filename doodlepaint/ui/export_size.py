@@ -91,8 +91,8 @@ def expectation(document: Document, width: int, brush_scale: float = 1.0) -> str
     height = round(document.target_ids.shape[0] * width / document.target_ids.shape[1])
     memory = expected_memory(job.request, job.settings) / 1024 ** 3
     seconds = expected_seconds(job.request)
-    return (f"{width}×{height} px: about {memory:.1f} GB of memory and {max(1, round(seconds / 60))} min "
-            "on a 2-core CPU (less on a GPU)")
+    time = f"{max(1, round(seconds))} s" if seconds < 90 else f"{round(seconds / 60)} min"
+    return f"{width}×{height} px: about {memory:.1f} GB of memory and {time} on a 2-core CPU (less on a GPU)"
 
 
 @dataclasses.dataclass(frozen=True)
