@@ -286,6 +286,8 @@ def test_an_unreachable_server_is_a_clear_error(tiny_request):
         list(RemoteServer(f"http://127.0.0.1:{free_port()}", timeout=2).run_transfer(tiny_request))
     with pytest.raises(DoodleError, match="not a server address"):
         RemoteServer("studio-pc")
+    with pytest.raises(DoodleError, match="not a server address"):      # typed after the address already there
+        RemoteServer("http://127.0.0.1:8765http://127.0.0.1:8799")
 
 
 # Security: what a web page in the user's browser can and cannot make the server do ---------------------

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QDialog
 from doubles import TinyEncoder
 from server_helpers import free_port, running_app, running_server
 
+from doodlepaint.client.remote import RemoteServer
 from doodlepaint.ui.remote_dialog import REMOTE, NO_REMOTE_LABEL, RemoteServerDialog
 
 TOKEN = "a-token-for-the-app-tests-0123456789"
@@ -48,6 +49,17 @@ def test_the_dialog_refuses_an_address_that_is_not_one(window):
     dialog.connect_button.click()
     assert "not a server address" in dialog.status.text() and not window.settings.value("remote/url")
     dialog.reject()
+
+
+def test_a_check_that_fails_unexpectedly_still_answers_and_changes_nothing(window, qtbot, monkeypatch):
+    """The dialog waits for the check's answer with Connect disabled: a bug in the check must not leave it
+    waiting for ever."""
+    def broken(self):
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(RemoteServer, "check_connection", broken)
+    dialog = _connect(window, qtbot, f"http://127.0.0.1:{free_port()}")
+    _refused(window, dialog, "RuntimeError: a bug")
+    assert dialog.connect_button.isEnabled()
 
 
 def test_connecting_says_which_device_the_server_renders_on_and_lists_its_address(window, qtbot):

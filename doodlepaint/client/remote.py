@@ -97,7 +97,12 @@ class RemoteServer:
 
     def __post_init__(self):
         parts = urllib.parse.urlsplit(self.url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        try:
+            parts.port                  # parsed on reading: "host:8765http:" is no port
+            valid = parts.scheme in ("http", "https") and bool(parts.hostname) and not parts.query
+        except ValueError:
+            valid = False
+        if not valid:
             raise DoodleError(f"{self.url!r} is not a server address: write it like http://studio-pc:8765")
         if not self.frames:
             object.__setattr__(self, "frames", "raw" if is_loopback(parts.hostname) else "png")

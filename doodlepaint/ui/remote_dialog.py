@@ -7,6 +7,7 @@ address, the token and the device as they were.
 """
 from __future__ import annotations
 
+import logging
 import urllib.parse
 from collections.abc import Callable
 
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QL
 from doodlepaint.client.remote import RemoteServer
 from doodlepaint.engine import DoodleError
 from doodlepaint.wire import Health
+
+log = logging.getLogger(__name__)
 
 REMOTE = "remote"                   # the device choice that renders on the remote server
 NO_REMOTE_LABEL = "Remote server (Render → Remote Server…)"
@@ -50,6 +53,9 @@ class ConnectionCheck(QThread):
             self.answered.emit(self.ticket, self.server.check_connection(), "")
         except DoodleError as error:
             self.answered.emit(self.ticket, None, str(error))
+        except Exception as error:  # noqa: BLE001 - the dialog waits for an answer: it must get one
+            log.exception("checking the connection to %s failed", self.server.url)
+            self.answered.emit(self.ticket, None, f"could not check {self.server.url}: {type(error).__name__}: {error}")
 
 
 class RemoteConnection(QObject):
