@@ -28,8 +28,8 @@ class SuggestLabelsCommand(QUndoCommand):
         window.style_painter.keep_original()
         self.after = (doc.palette, list(doc.names), doc.style_ids.copy(), window.style_painter.original)
         self.right_button_after = doc.right_button_label
+        self._renumber_rest(forward=True, label=self.label_before, doodle=False)   # the document renumbered it
         self.applied = True
-        self._renumber_rest(forward=True)
 
     @property
     def changed_anything(self) -> bool:
@@ -54,11 +54,11 @@ class SuggestLabelsCommand(QUndoCommand):
         if self.applied:                  # QUndoStack.push calls redo once; the suggestion is already made
             self.applied = False
             return
-        self._renumber_rest(forward=True)
+        self._renumber_rest(forward=True, label=self.window.tools.label)
         self._put(self.after, self.right_button_after)
 
     def undo(self):
-        self._renumber_rest(forward=False)
+        self._renumber_rest(forward=False, label=self.window.tools.label)
         self._put(self.before, self.right_button_before)
 
     def _put(self, state: tuple, right_button_label: int) -> None:
@@ -66,22 +66,20 @@ class SuggestLabelsCommand(QUndoCommand):
         palette, names, style_ids, self.window.style_painter.original = state
         self.window.doc.put_labels(palette, names, style_ids, right_button_label)
 
-    def _renumber_rest(self, forward: bool) -> None:
-        """The doodle, its eraser's original and the selected label in the new numbers, or back in the old
-        ones (where a value is as the suggestion left it, as it was before); the doodle's undo steps go if the
-        numbers changed."""
+    def _renumber_rest(self, forward: bool, label: int, doodle: bool = True) -> None:
+        """The doodle, its eraser's original and the selected label (`label`, in the other numbers) in the new
+        numbers, or back in the old ones (where a value is as the suggestion left it, as it was before); the
+        doodle's undo steps go if the numbers changed."""
         window, relabelling = self.window, self.relabelling
         painter, tools, doc = window.doodle_painter, window.tools, window.doc
 
         def renumber(ids: np.ndarray, before: np.ndarray | None) -> np.ndarray:
             return relabelling.apply(ids) if forward else relabelling.revert(ids, before)
 
-        suggesting = forward and self.applied        # the document renumbered the doodle itself then
-        if not suggesting:
+        if doodle:
             doc.target_ids[...] = renumber(doc.target_ids, self.doodle_before)
         if painter.original is not None:
             painter.original = renumber(painter.original, self.doodle_original_before)
-        label = self.label_before if suggesting else tools.label
         tools.label = int(renumber(np.array([label]), np.array([self.label_before]))[0])
         if not relabelling.identity:
             window.doodle_undo.clear()
