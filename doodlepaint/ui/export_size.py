@@ -182,7 +182,7 @@ class ExportAtSize(QObject):
 
     saved = Signal(str)          # the path written
     failed = Signal(str)         # a message for the painter
-    encoded = Signal(int, object)  # (the job, its Future of PNG bytes): from the encoding thread
+    encoded = Signal(object)     # the Future of the PNG's bytes, from the encoding thread
 
     def __init__(self, parent: QWidget):
         super().__init__(parent)
@@ -253,12 +253,11 @@ class ExportAtSize(QObject):
             self.dialog.setLabelText(f"Writing {self.path}…")
         extra = print_metadata(self.job.request, self.job.settings) if self.printing else {}
         metadata = render_metadata(self.request.params, labels=list(self.request.label_names), **extra)
-        job = self.runner.job
         self.encoding = self.encoder.submit(encode_png, frame, metadata)
-        self.encoding.add_done_callback(lambda future: self.encoded.emit(job, future))
+        self.encoding.add_done_callback(self.encoded.emit)
 
-    def _write(self, job: int, future: Future) -> None:
-        if job != self.runner.job or future is not self.encoding:
+    def _write(self, future: Future) -> None:
+        if future is not self.encoding:
             return                               # cancelled while it was encoded: nothing is written
         self.encoding = None
         self._close_dialog()
