@@ -60,6 +60,17 @@ def timed_render(window: MainWindow) -> dict:
             "total_s": round(marks["done"] - pressed, 2)}
 
 
+def close_without_asking(window: MainWindow) -> None:
+    window.dirty = False                    # the bench's renders are no work to save
+    window.close()
+
+
+def write_and_quit(app, result: dict, path: Path | None) -> None:
+    if path:
+        path.write_text(json.dumps(result, indent=2) + "\n")
+    app.quit()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--renders", type=int, default=5)
@@ -84,12 +95,9 @@ def main() -> int:
             print(json.dumps(row), flush=True)
             rows.append(row)
         size = window.rendering.render_size
-        window.dirty = False
-        window.close()
+        close_without_asking(window)
     result = {"preset": args.preset, "size": [size.width(), size.height()], "after_s": args.after, "rows": rows}
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    app.quit()
+    write_and_quit(app, result, args.json)
     return 0
 
 

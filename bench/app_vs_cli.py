@@ -39,7 +39,7 @@ from doodlepaint.engine import PRESETS, render  # noqa: E402
 from doodlepaint.model.autosave import Recovery  # noqa: E402
 from doodlepaint.ui.live import seeded_request  # noqa: E402
 from doodlepaint.ui.main_window import MainWindow  # noqa: E402
-from bench.app_first_frame import timed_render  # noqa: E402
+from bench.app_first_frame import close_without_asking, timed_render, write_and_quit  # noqa: E402
 
 HOVER_MS = 16        # a pointer moving at 60 events a second
 
@@ -115,15 +115,12 @@ def main() -> int:
             row["app_over_cli"] = round(row["app"]["total_s"] / row["cli"]["total_s"], 2)
             print(json.dumps(row), flush=True)
             rows.append(row)
-        window.dirty = False
-        window.close()
+        close_without_asking(window)
     result = {"preset": args.preset, "size": args.size, "hover": args.hover, "live": args.live,
               "app_init": "instant", "cli_init": "auto", "platform": os.environ["QT_QPA_PLATFORM"],
               "app_omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
               "cli_omp_wait_policy": CLI_ENVIRONMENT.get("OMP_WAIT_POLICY"), "rows": rows}
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    app.quit()
+    write_and_quit(app, result, args.json)
     return 0
 
 
