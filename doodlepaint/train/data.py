@@ -2,10 +2,8 @@
 crops, flips and scale jitter drawn on the device."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -70,17 +68,3 @@ class ImageBank:
             crops.append(patch)
         return torch.stack(crops).clamp(0, 255)
 
-
-def manifest_credits(root: Path) -> list[dict]:
-    """The trainset's MANIFEST.tsv rows (file, title/author, source, licence), for the weights' record."""
-    manifest = root / "MANIFEST.tsv"
-    if not manifest.is_file():
-        return []
-    with manifest.open(newline="") as handle:
-        return list(csv.DictReader(handle, delimiter="\t"))
-
-
-def fixed_seed_everything(seed: int) -> torch.Generator:
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
